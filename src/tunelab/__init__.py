@@ -1,0 +1,71 @@
+"""tunelab: hyperparameter optimisation and fair comparison of tuning strategies.
+
+import tunelab as tl
+
+def objective(trial):
+    x = trial.hp.Float("x", -5.0, 10.0)
+    return (x - 2) ** 2
+
+study = tl.create_study("demo", metric="value", mode="min", searcher="sobol", seed=0)
+study.optimize(objective, max_trials=30)
+study.best_trial.params
+"""
+
+from tunelab.budget import Budget, BudgetUsage
+from tunelab.errors import (
+    ConfigError,
+    DuplicateStudyError,
+    SpaceError,
+    StorageError,
+    StudyNotFoundError,
+    TunelabError,
+)
+from tunelab.hyperparameters import HyperParameters
+from tunelab.space import Boolean, Choice, Condition, Fixed, Float, Int, Param, Space
+from tunelab.study import Study, create_study, load_study
+from tunelab.tasks.base import Task
+from tunelab.trial import (
+    Decision,
+    FailureKind,
+    Report,
+    Trial,
+    TrialPaused,
+    TrialPruned,
+    TrialRecord,
+    TrialStatus,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Boolean",
+    "Budget",
+    "BudgetUsage",
+    "Choice",
+    "Condition",
+    "ConfigError",
+    "Decision",
+    "DuplicateStudyError",
+    "FailureKind",
+    "Fixed",
+    "Float",
+    "HyperParameters",
+    "Int",
+    "Param",
+    "Report",
+    "SpaceError",
+    "StorageError",
+    "Study",
+    "StudyNotFoundError",
+    "Task",
+    "Trial",
+    "TrialPaused",
+    "TrialPruned",
+    "TrialRecord",
+    "TrialStatus",
+    "TunelabError",
+    "Space",
+    "__version__",
+    "create_study",
+    "load_study",
+]

@@ -1,0 +1,239 @@
+"""The ``tunelab`` command: run, ls, show, export.
+
+Exit codes: 0 done; 2 bad input (the reason on stderr); 130 interrupted by Ctrl-C
+(everything finished so far is stored; run the same command again to continue).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tunelab.errors import TunelabError
+from tunelab.storage import DEFAULT_STORAGE_FILE, Storage, default_storage_url, make_storage
+
+app = typer.Typer(
+    name="tunelab",
+    help="Tune hyperparameters of machine-learning models and compare tuning strategies.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+StorageOption = Annotated[
+    str | None,
+    typer.Option(
+        "--storage",
+        "-s",
+        help=f"Storage URL or .db path (default: ./{DEFAULT_STORAGE_FILE}).",
+        envvar="TUNELAB_STORAGE",
+    ),
+]
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn bad input into a message on stderr and exit code 2."""
+    try:
+        yield
+    except TunelabError as exc:
+        err.print(f"tunelab: error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        err.print(
+            "tunelab: interrupted; finished trials are stored, run the same command to continue",
+            markup=False,
+        )
+        raise typer.Exit(130) from None
+
+
+def _open_existing(storage: str | None) -> Storage:
+    """Open a storage for reading; refuse to create a new SQLite file by accident."""
+    url = storage or default_storage_url()
+    if url != ":memory:" and "://" not in url and not Path(url).exists():
+        raise TunelabError(f"no tunelab storage at {url}")
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///") :])
+        if not path.exists():
+            raise TunelabError(f"no tunelab storage at {path}")
+    return make_storage(url)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="Run configuration (YAML).")],
+    storage: StorageOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Run (or continue) the study a YAML configuration describes."""
+    with _user_errors():
+        from tunelab.config import import_objective, load_run_config
+        from tunelab.study import create_study
+        from tunelab.tasks import make_task
+
+        cfg = load_run_config(config)
+        task = make_task(cfg.task, **cfg.task_options) if cfg.task else None
+        objective = (
+            task if task is not None else import_objective(cfg.objective or "", cfg.base_dir)
+        )
+        space = cfg.space
+        if space is None and task is not None and task.space() is not None:
+            space = task.space().to_dict()  # type: ignore[union-attr]
+        metric = cfg.metric or (task.metric if task else "value")
+        mode = cfg.mode or (task.mode if task else "min")
+        study = create_study(
+            cfg.study,
+            metric=metric,
+            mode=mode,
+            searcher=cfg.searcher,
+            scheduler=cfg.scheduler,
+            storage=storage or cfg.storage,
+            seed=cfg.seed,
+            space=space,
+            load_if_exists=True,
+        )
+        budget = cfg.budget
+        study.optimize(
+            objective,
+            max_trials=budget.max_trials,
+            max_epochs=budget.max_epochs,
+            max_seconds=budget.max_seconds,
+            quiet=quiet,
+        )
+        best = study.best_trial
+        if not quiet:
+            out.print(
+                f"best trial: #{best.number}  {study.metric} = {_fmt(best.value)}", markup=False
+            )
+            out.print("best configuration:", markup=False)
+            for name, value in best.params.items():
+                out.print(f"  {name}: {_fmt(value)}", markup=False)
+        if cfg.final_evaluation:
+            if task is None:
+                raise TunelabError("final_evaluation needs a task (not a bare objective)")
+            from tunelab.evaluation import evaluate_best
+
+            if not quiet:
+                out.print(
+                    "final evaluation: retraining the best configuration on train+validation",
+                    markup=False,
+                )
+            result = evaluate_best(study, task)
+            if not quiet:
+                out.print(
+                    f"final evaluation ({result.epochs} epochs on train+validation): "
+                    f"validation {study.metric} = {_fmt(result.validation_value)}, "
+                    + ", ".join(f"{k} = {_fmt(v)}" for k, v in result.test_metrics.items()),
+                    markup=False,
+                )
+
+
+@app.command("ls")
+def list_studies(storage: StorageOption = None) -> None:
+    """List the studies in a storage."""
+    with _user_errors():
+        store = _open_existing(storage)
+        table = Table(title=f"studies in {store.url}")
+        for column in ("study", "metric", "mode", "trials", "completed", "best"):
+            table.add_column(column)
+        for s in store.list_studies():
+            table.add_row(
+                s.name, s.metric, s.mode, str(s.n_trials), str(s.n_completed), _fmt(s.best_value)
+            )
+        out.print(table)
+
+
+@app.command()
+def show(
+    study: Annotated[str, typer.Argument(help="Study name.")],
+    storage: StorageOption = None,
+) -> None:
+    """Show a study's trials and its best trial."""
+    with _user_errors():
+        from tunelab.study import load_study
+
+        st = load_study(study, storage=_open_existing(storage))
+        trials = st.trials
+        names = st.space.names
+        table = Table(
+            title=f"study {st.name!r}: {st.metric} ({st.mode}), {st.searcher.name} search"
+        )
+        for column in ("#", "status", st.metric, "epochs", "seconds", *names):
+            table.add_column(column)
+        for t in trials:
+            table.add_row(
+                str(t.number),
+                t.status.value,
+                _fmt(t.value),
+                str(t.steps_trained),
+                _fmt(t.duration),
+                *(_fmt(t.params.get(n)) for n in names),
+            )
+        out.print(table)
+        try:
+            best = st.best_trial
+        except TunelabError:
+            out.print("no completed trial yet", markup=False)
+            return
+        out.print(f"best trial: #{best.number}  {st.metric} = {_fmt(best.value)}", markup=False)
+        for name, value in best.params.items():
+            out.print(f"  {name}: {_fmt(value)}", markup=False)
+
+
+class ExportFormat(str, Enum):
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+def export(
+    study: Annotated[str, typer.Argument(help="Study name.")],
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", "-f", help="csv or json.")
+    ] = ExportFormat.csv,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default: stdout).")
+    ] = None,
+    storage: StorageOption = None,
+) -> None:
+    """Export a study's trials as CSV (one row per trial) or JSON (everything, reports included)."""
+    with _user_errors():
+        from tunelab.export import trials_json
+        from tunelab.study import load_study
+
+        st = load_study(study, storage=_open_existing(storage))
+        text = (
+            st.dataframe().to_csv(index=False)
+            if fmt is ExportFormat.csv
+            else trials_json(st.trials)
+        )
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            output.write_text(text)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

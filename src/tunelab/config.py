@@ -1,0 +1,153 @@
+"""The YAML file ``tunelab run`` reads: what to tune, how, with which budget, stored where.
+
+study: digits-sobol               # name in the storage (resumed if it exists)
+storage: sqlite:///tunelab.db     # default: tunelab.db in the working directory
+task: digits_mlp                  # a built-in task, or:
+# objective: my_module:objective  # an importable function (module or file.py path)
+task_options: {epochs: 20}
+metric: val_accuracy              # default: the task's
+mode: max
+searcher: sobol                   # or {name: grid, points: 5}
+scheduler: fifo
+seed: 0
+budget: {max_trials: 20}          # and/or max_epochs, max_seconds
+space:                            # optional declared parameters
+  x: {type: float, min: -5, max: 10}
+final_evaluation: true            # retrain the best on train+val, score on test
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tunelab.budget import Budget
+from tunelab.errors import ConfigError
+
+_KEYS = {
+    "study",
+    "storage",
+    "task",
+    "task_options",
+    "objective",
+    "metric",
+    "mode",
+    "searcher",
+    "scheduler",
+    "seed",
+    "budget",
+    "space",
+    "final_evaluation",
+}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A validated run configuration."""
+
+    study: str
+    budget: Budget
+    storage: str | None = None
+    task: str | None = None
+    task_options: dict[str, Any] = field(default_factory=dict)
+    objective: str | None = None
+    metric: str | None = None
+    mode: str | None = None
+    searcher: str | dict[str, Any] = "random"
+    scheduler: str | dict[str, Any] | None = None
+    seed: int | None = None
+    space: dict[str, Any] | None = None
+    final_evaluation: bool = False
+    base_dir: Path = Path()
+
+
+def load_run_config(path: str | Path) -> RunConfig:
+    """Read and check a run configuration; errors name the file and the bad key."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
+    unknown = set(data) - _KEYS
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)}; known: {sorted(_KEYS)}")
+    if ("task" in data) == ("objective" in data):
+        raise ConfigError(f"{path}: give exactly one of 'task' or 'objective'")
+    budget_raw = data.get("budget") or {}
+    if not isinstance(budget_raw, Mapping):
+        raise ConfigError(f"{path}: budget must be a mapping like {{max_trials: 20}}")
+    unknown_budget = set(budget_raw) - {"max_trials", "max_epochs", "max_seconds"}
+    if unknown_budget:
+        raise ConfigError(f"{path}: unknown budget key(s) {sorted(unknown_budget)}")
+    try:
+        budget = Budget(**budget_raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: budget: {exc}") from None
+    task_options = data.get("task_options") or {}
+    if not isinstance(task_options, Mapping):
+        raise ConfigError(f"{path}: task_options must be a mapping")
+    mode = data.get("mode")
+    if mode is not None and mode not in ("min", "max"):
+        raise ConfigError(f"{path}: mode must be 'min' or 'max', got {mode!r}")
+    seed = data.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ConfigError(f"{path}: seed must be an integer, got {seed!r}")
+    study = data.get("study") or path.stem
+    return RunConfig(
+        study=str(study),
+        budget=budget,
+        storage=data.get("storage"),
+        task=data.get("task"),
+        task_options=dict(task_options),
+        objective=data.get("objective"),
+        metric=data.get("metric"),
+        mode=mode,
+        searcher=data.get("searcher", "random"),
+        scheduler=data.get("scheduler"),
+        seed=seed,
+        space=data.get("space"),
+        final_evaluation=bool(data.get("final_evaluation", False)),
+        base_dir=path.resolve().parent,
+    )
+
+
+def import_objective(reference: str, base_dir: Path = Path()) -> Callable[..., Any]:
+    """Import ``module:function`` or ``path/to/file.py:function`` (relative to ``base_dir``)."""
+    if ":" not in reference:
+        raise ConfigError(
+            f"objective {reference!r} must look like 'module:function' or 'file.py:function'"
+        )
+    target, _, attr = reference.rpartition(":")
+    if target.endswith(".py"):
+        file = Path(target)
+        if not file.is_absolute():
+            file = base_dir / file
+        if not file.is_file():
+            raise ConfigError(f"objective file {file} does not exist")
+        module_name = f"tunelab_objective_{file.stem}"
+        spec = importlib.util.spec_from_file_location(module_name, file)
+        if spec is None or spec.loader is None:
+            raise ConfigError(f"cannot import {file}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    else:
+        try:
+            module = importlib.import_module(target)
+        except ImportError as exc:
+            raise ConfigError(f"cannot import objective module {target!r}: {exc}") from None
+    objective = getattr(module, attr, None)
+    if not callable(objective):
+        raise ConfigError(f"{target!r} has no callable {attr!r}")
+    return objective

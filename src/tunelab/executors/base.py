@@ -1,0 +1,187 @@
+"""The Executor contract: where trials run.
+
+The study loop is the same for every executor: ``submit`` a job when ``capacity()``
+is positive, then ``poll`` for the trials that ended. While a trial runs, its reports
+and parameter requests reach the study through the :class:`~tunelab.trial.TrialChannel`
+given with the job (directly for inline execution, over a connection otherwise).
+
+:func:`run_trial` is what every executor runs for one job, wherever it runs: it calls
+the objective and turns its return value or exception into a :class:`TrialEnded`.
+"""
+
+from __future__ import annotations
+
+import math
+import traceback as tb
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from tunelab.configurable import Configurable
+from tunelab.errors import SpaceError
+from tunelab.space import Config, Space
+from tunelab.storage.base import TrialOutcome
+from tunelab.trial import FailureKind, Trial, TrialChannel, TrialPaused, TrialPruned, TrialStatus
+
+Objective = Callable[[Trial], Any]
+
+
+@dataclass(frozen=True)
+class TrialJob:
+    """Everything needed to run one trial, as plain (picklable) data."""
+
+    study_name: str
+    metric: str
+    mode: Literal["min", "max"]
+    number: int
+    trial_id: int
+    proposal: Config
+    budget: int | None
+    space: Space
+    declared: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class TrialEnded:
+    """A trial stopped running: finished with ``outcome``, or paused (outcome None).
+
+    ``fatal`` carries an exception that must stop the whole study after the trial is
+    recorded (a conflicting parameter definition, KeyboardInterrupt).
+    """
+
+    number: int
+    outcome: TrialOutcome | None
+    params: Config = field(default_factory=dict)
+    fatal: BaseException | None = None
+
+    @property
+    def paused(self) -> bool:
+        return self.outcome is None
+
+
+class Executor(Configurable, ABC):
+    """Runs trials. Subclasses set ``name``."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def capacity(self) -> int:
+        """How many more jobs can be submitted now."""
+
+    @abstractmethod
+    def submit(self, job: TrialJob, objective: Objective, channel: TrialChannel) -> None:
+        """Start (or queue) a job."""
+
+    @abstractmethod
+    def poll(self, timeout: float | None = None) -> list[TrialEnded]:
+        """Trials that ended since the last poll; waits up to ``timeout`` for one."""
+
+    @abstractmethod
+    def running(self) -> int:
+        """Jobs submitted and not yet returned by poll."""
+
+    def shutdown(self) -> None:
+        """Stop workers and release resources."""
+
+
+def run_trial(objective: Objective, job: TrialJob, channel: TrialChannel) -> TrialEnded:
+    """Run one trial to its end and describe how it ended (never raises for the objective)."""
+    trial = Trial(
+        job.number,
+        job.proposal,
+        job.space,
+        channel,
+        budget=job.budget,
+        study_name=job.study_name,
+        metric=job.metric,
+        mode=job.mode,
+        declared=job.declared,
+    )
+    try:
+        result = objective(trial)
+    except TrialPruned:
+        value = trial.best_reported()
+        outcome = TrialOutcome(
+            TrialStatus.PRUNED,
+            value=value,
+            metrics={job.metric: value} if value is not None else {},
+        )
+        return TrialEnded(job.number, outcome, trial.params)
+    except TrialPaused:
+        return TrialEnded(job.number, None, trial.params)
+    except KeyboardInterrupt as exc:
+        outcome = TrialOutcome(
+            TrialStatus.FAILED,
+            error="interrupted: KeyboardInterrupt while the trial ran",
+            failure=FailureKind.INTERRUPTED,
+        )
+        return TrialEnded(job.number, outcome, trial.params, fatal=exc)
+    except Exception as exc:
+        outcome = TrialOutcome(
+            TrialStatus.FAILED,
+            error=f"{type(exc).__name__}: {exc}",
+            traceback=tb.format_exc(),
+            failure=FailureKind.OBJECTIVE_ERROR,
+        )
+        # A parameter defined two ways is a bug in the objective, not bad luck:
+        # every later trial would fail the same way, so stop the study.
+        fatal = exc if isinstance(exc, SpaceError) else None
+        return TrialEnded(job.number, outcome, trial.params, fatal=fatal)
+    return TrialEnded(job.number, outcome_from_result(result, trial, job.metric), trial.params)
+
+
+def outcome_from_result(result: Any, trial: Trial, metric: str) -> TrialOutcome:
+    """Interpret an objective's return value.
+
+    A number is the study metric; a mapping must contain it; None means "the best
+    value I reported". NaN, inf, a missing metric or another type fail the trial with
+    the reason.
+    """
+
+    def invalid(reason: str) -> TrialOutcome:
+        return TrialOutcome(TrialStatus.FAILED, error=reason, failure=FailureKind.INVALID_VALUE)
+
+    metrics: dict[str, float] = {}
+    if result is None:
+        value = trial.best_reported()
+        if value is None:
+            return invalid(
+                f"objective returned None and reported no {metric!r}; return a number or "
+                f"a dict with {metric!r}"
+            )
+        metrics = dict(trial.last_metrics())
+        metrics[metric] = value
+    elif isinstance(result, Mapping):
+        if metric not in result:
+            return invalid(
+                f"objective returned a dict without the study metric {metric!r} "
+                f"(keys: {sorted(map(str, result))})"
+            )
+        for key, raw in result.items():
+            number = _as_float(raw)
+            if number is None:
+                return invalid(f"objective returned {key}={raw!r}, which is not a number")
+            metrics[str(key)] = number
+        value = metrics[metric]
+    else:
+        number = _as_float(result)
+        if number is None:
+            return invalid(
+                f"objective returned {type(result).__name__} {result!r}; return a number or "
+                f"a dict with {metric!r}"
+            )
+        value = number
+        metrics = {metric: value}
+    if not math.isfinite(value):
+        return invalid(f"objective returned {value} for {metric!r}")
+    return TrialOutcome(TrialStatus.COMPLETED, value=value, metrics=metrics)
+
+
+def _as_float(raw: Any) -> float | None:
+    if isinstance(raw, bool | str | bytes):
+        return None
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        return None

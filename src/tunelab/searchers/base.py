@@ -1,0 +1,110 @@
+"""The Searcher contract: which configuration to try next.
+
+Rules every searcher keeps (tests/searchers/test_contract.py checks them):
+- Configuration lives in the constructor only and is readable back by
+  :meth:`Searcher.get_params` (scikit-learn's rule), so a study can rebuild it.
+- ``suggest(history, n)`` returns at most ``n`` proposals whose configurations are
+  valid for ``history.space`` (active parameters only); fewer, or none, means the
+  searcher is exhausted (a finished grid).
+- ``suggest_param`` chooses a value for a parameter the objective defined that the
+  proposal did not cover (define-by-run discovery).
+- ``observe`` is called once for every proposal that reached a verdict.
+- Everything that changes as the search goes (random state, counters) is returned by
+  ``state_dict`` as plain JSON data and restored by ``load_state_dict``: the same seed
+  and the same history give the same proposals, before and after a resume.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from tunelab.configurable import Configurable
+from tunelab.space import Config, Param, Space, Value
+from tunelab.trial import TrialRecord, TrialStatus
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A configuration to try, with the searcher's own bookkeeping (given back in observe)."""
+
+    config: Config
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class History:
+    """What a searcher may read about its study when it decides."""
+
+    space: Space
+    metric: str
+    mode: Literal["min", "max"]
+    finished: Sequence[TrialRecord] = ()
+    pending: Sequence[TrialRecord] = ()
+
+    def completed(self) -> list[TrialRecord]:
+        """Finished trials with a usable value (completed or pruned)."""
+        return [
+            t
+            for t in self.finished
+            if t.status in (TrialStatus.COMPLETED, TrialStatus.PRUNED) and t.value is not None
+        ]
+
+    def sign(self) -> float:
+        """+1 when smaller is better, -1 when larger is: ``sign * value`` is minimised."""
+        return 1.0 if self.mode == "min" else -1.0
+
+
+class Searcher(Configurable, ABC):
+    """Chooses configurations. Subclasses set ``name`` and implement :meth:`suggest`."""
+
+    name: ClassVar[str]
+
+    def __init__(self, *, seed: int | None = None) -> None:
+        self.seed = seed
+        self.rng_ = np.random.default_rng(seed)
+
+    @abstractmethod
+    def suggest(self, history: History, n: int = 1) -> list[Proposal]:
+        """Up to ``n`` new configurations (fewer when exhausted)."""
+
+    def suggest_param(
+        self, param: Param, config: Config, trial: TrialRecord, history: History
+    ) -> Value:
+        """A value for ``param``, defined by trial ``trial`` but absent from its proposal.
+
+        The default draws uniformly in the parameter's unit encoding.
+        """
+        return param.from_unit(float(self.rng_.random()))
+
+    def observe(self, trial: TrialRecord, history: History) -> None:
+        """Called once for every proposal that reached a verdict (completed, pruned, or
+        failed by the objective). An interrupted trial is not observed: its proposal is
+        run again as a retry, which is."""
+
+    # -- state ------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """The searcher's changing state as JSON-serialisable data."""
+        return {"rng": _rng_state(self.rng_)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        if "rng" in state:
+            self.rng_.bit_generator.state = state["rng"]
+
+
+def _rng_state(rng: np.random.Generator) -> dict[str, Any]:
+    return dict(rng.bit_generator.state)
+
+
+def sample_config(space: Space, draw: Any) -> Config:
+    """A configuration of the active parameters, each decoded from ``draw()`` in [0, 1)."""
+    config: Config = {}
+    for p in space:
+        if all(c.holds(config) for c in p.conditions):
+            config[p.name] = p.from_unit(float(draw()))
+    return config

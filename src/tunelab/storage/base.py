@@ -1,0 +1,204 @@
+"""The storage contract, implemented by memory and SQL (SQLite, PostgreSQL) backends.
+
+Contract (checked by tests/storage/test_contract.py for every backend):
+- Thread- and process-safe for the backends that can be shared (SQL); one writer
+  transaction at a time per study for trial creation, so trial numbers are unique and
+  dense per study.
+- Every write is committed before the method returns, so a crash loses at most what
+  was in flight.
+- Reads return snapshots: records are immutable and never change under the reader.
+- A finished trial (completed, pruned, failed) is immutable: writing to it raises.
+- Study-level state (searcher and scheduler state, the space, elapsed time) is written
+  in the same transaction as the trial change that produced it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+from tunelab.space import Config
+from tunelab.trial import FailureKind, TrialRecord, TrialStatus
+
+
+@dataclass(frozen=True)
+class StudyRecord:
+    """A study as stored."""
+
+    study_id: int
+    name: str
+    metric: str
+    mode: str
+    searcher: dict[str, Any]
+    scheduler: dict[str, Any]
+    space: dict[str, Any]
+    searcher_state: dict[str, Any] | None
+    scheduler_state: dict[str, Any] | None
+    created_at: float
+    elapsed_seconds: float = 0.0
+    user_attrs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StudySummary:
+    """One line of ``tunelab ls``."""
+
+    name: str
+    metric: str
+    mode: str
+    n_trials: int
+    n_completed: int
+    best_value: float | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class StudyUpdate:
+    """Study-level state written atomically with a trial change (None: unchanged)."""
+
+    searcher_state: dict[str, Any] | None = None
+    scheduler_state: dict[str, Any] | None = None
+    space: dict[str, Any] | None = None
+    elapsed_delta: float = 0.0
+
+    @property
+    def is_empty(self) -> bool:
+        return (
+            self.searcher_state is None
+            and self.scheduler_state is None
+            and self.space is None
+            and self.elapsed_delta == 0.0
+        )
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """How a trial ended, as written by :meth:`Storage.finish_trial`."""
+
+    status: TrialStatus
+    value: float | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    traceback: str | None = None
+    failure: FailureKind | None = None
+
+
+class FinishedTrialError(RuntimeError):
+    """A write to a trial that already finished (finished trials are immutable)."""
+
+
+class Storage(ABC):
+    """Where studies, trials and reports live. See the module docstring for the contract."""
+
+    url: str
+
+    # -- studies ----------------------------------------------------------------------
+    @abstractmethod
+    def create_study(
+        self,
+        name: str,
+        *,
+        metric: str,
+        mode: str,
+        searcher: dict[str, Any],
+        scheduler: dict[str, Any],
+        space: dict[str, Any],
+        user_attrs: dict[str, Any] | None = None,
+    ) -> StudyRecord:
+        """Create a study; raise DuplicateStudyError if the name exists."""
+
+    @abstractmethod
+    def get_study(self, name: str) -> StudyRecord:
+        """Return the study; raise StudyNotFoundError if absent."""
+
+    @abstractmethod
+    def list_studies(self) -> list[StudySummary]:
+        """All studies, oldest first."""
+
+    @abstractmethod
+    def delete_study(self, name: str) -> None:
+        """Remove a study with its trials and reports."""
+
+    @abstractmethod
+    def update_study(self, study_id: int, update: StudyUpdate) -> None:
+        """Write study-level state on its own (no trial change)."""
+
+    # -- trials -----------------------------------------------------------------------
+    @abstractmethod
+    def create_trial(
+        self,
+        study_id: int,
+        *,
+        proposal: Config,
+        meta: dict[str, Any],
+        budget: int | None,
+        status: TrialStatus = TrialStatus.RUNNING,
+        worker: str | None = None,
+        retry_of: int | None = None,
+        update: StudyUpdate | None = None,
+    ) -> TrialRecord:
+        """Create a trial with the next number of its study (status RUNNING or WAITING)."""
+
+    @abstractmethod
+    def start_waiting_trial(
+        self, study_id: int, *, worker: str | None, budget: int | None = None
+    ) -> TrialRecord | None:
+        """Atomically turn the oldest WAITING trial into RUNNING and return it (None if none).
+
+        ``budget``, when given, replaces the budget the trial was queued with."""
+
+    @abstractmethod
+    def resume_trial(self, trial_id: int, *, budget: int | None, worker: str | None) -> TrialRecord:
+        """Turn a PAUSED trial into RUNNING again with a new budget."""
+
+    @abstractmethod
+    def add_report(
+        self,
+        trial_id: int,
+        step: int,
+        metrics: dict[str, float],
+        *,
+        params: Config | None = None,
+    ) -> None:
+        """Append a report (and the trial's active params when they changed)."""
+
+    @abstractmethod
+    def set_trial_params(self, trial_id: int, params: Config) -> None:
+        """Record the parameters the running trial has used so far."""
+
+    @abstractmethod
+    def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
+        """Store a JSON-serialisable attribute on a trial that has not finished."""
+
+    @abstractmethod
+    def pause_trial(self, trial_id: int, *, params: Config | None = None) -> None:
+        """Mark a running trial PAUSED (its checkpoint is kept by the artifact store)."""
+
+    @abstractmethod
+    def finish_trial(
+        self,
+        trial_id: int,
+        outcome: TrialOutcome,
+        *,
+        params: Config | None = None,
+        update: StudyUpdate | None = None,
+    ) -> TrialRecord:
+        """Write the final status, value and metrics; return the finished record."""
+
+    @abstractmethod
+    def get_trial(self, trial_id: int) -> TrialRecord:
+        """One trial with its reports."""
+
+    @abstractmethod
+    def get_trials(
+        self,
+        study_id: int,
+        *,
+        statuses: tuple[TrialStatus, ...] | None = None,
+        with_reports: bool = True,
+    ) -> list[TrialRecord]:
+        """A study's trials in number order, optionally filtered by status."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

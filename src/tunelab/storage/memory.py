@@ -1,0 +1,327 @@
+"""In-memory storage (``storage=":memory:"``): fast, thread-safe, gone with the process."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from dataclasses import replace
+from typing import Any
+
+from tunelab.errors import DuplicateStudyError, StudyNotFoundError
+from tunelab.space import Config
+from tunelab.storage.base import (
+    FinishedTrialError,
+    Storage,
+    StudyRecord,
+    StudySummary,
+    StudyUpdate,
+    TrialOutcome,
+)
+from tunelab.trial import Report, TrialRecord, TrialStatus
+
+
+class MemoryStorage(Storage):
+    """Keeps every record in dictionaries behind one lock; records handed out are copies.
+
+    Ids come from counters and are never reused, so an id held from a deleted study or
+    trial cannot address a newer one.
+    """
+
+    def __init__(self) -> None:
+        self.url = ":memory:"
+        self._lock = threading.RLock()
+        self._studies: dict[str, StudyRecord] = {}
+        self._studies_by_id: dict[int, str] = {}
+        self._trials: dict[int, TrialRecord] = {}
+        self._reports: dict[int, list[Report]] = {}
+        self._study_trials: dict[int, list[int]] = {}
+        self._next_study_id = 1
+        self._next_trial_id = 1
+
+    # -- studies ----------------------------------------------------------------------
+    def create_study(
+        self,
+        name: str,
+        *,
+        metric: str,
+        mode: str,
+        searcher: dict[str, Any],
+        scheduler: dict[str, Any],
+        space: dict[str, Any],
+        user_attrs: dict[str, Any] | None = None,
+    ) -> StudyRecord:
+        with self._lock:
+            if name in self._studies:
+                raise DuplicateStudyError(f"a study named {name!r} already exists in {self.url}")
+            study_id = self._next_study_id
+            record = StudyRecord(
+                study_id=study_id,
+                name=name,
+                metric=metric,
+                mode=mode,
+                searcher=copy.deepcopy(searcher),
+                scheduler=copy.deepcopy(scheduler),
+                space=copy.deepcopy(space),
+                searcher_state=None,
+                scheduler_state=None,
+                created_at=time.time(),
+                user_attrs=copy.deepcopy(user_attrs or {}),
+            )
+            self._next_study_id += 1
+            self._studies[name] = record
+            self._studies_by_id[study_id] = name
+            self._study_trials[study_id] = []
+            return copy.deepcopy(record)
+
+    def get_study(self, name: str) -> StudyRecord:
+        with self._lock:
+            if name not in self._studies:
+                raise StudyNotFoundError(f"no study named {name!r} in {self.url}")
+            return copy.deepcopy(self._studies[name])
+
+    def list_studies(self) -> list[StudySummary]:
+        with self._lock:
+            out = []
+            for record in self._studies.values():
+                trials = [self._trials[t] for t in self._study_trials[record.study_id]]
+                values = [
+                    t.value
+                    for t in trials
+                    if t.status is TrialStatus.COMPLETED and t.value is not None
+                ]
+                best = (max if record.mode == "max" else min)(values) if values else None
+                out.append(
+                    StudySummary(
+                        name=record.name,
+                        metric=record.metric,
+                        mode=record.mode,
+                        n_trials=len(trials),
+                        n_completed=sum(t.status is TrialStatus.COMPLETED for t in trials),
+                        best_value=best,
+                        created_at=record.created_at,
+                    )
+                )
+            return out
+
+    def delete_study(self, name: str) -> None:
+        with self._lock:
+            record = self._studies.pop(name, None)
+            if record is None:
+                raise StudyNotFoundError(f"no study named {name!r} in {self.url}")
+            del self._studies_by_id[record.study_id]
+            for trial_id in self._study_trials.pop(record.study_id):
+                self._trials.pop(trial_id, None)
+                self._reports.pop(trial_id, None)
+
+    def update_study(self, study_id: int, update: StudyUpdate) -> None:
+        with self._lock:
+            self._commit_study(self._updated(study_id, update))
+
+    def _updated(self, study_id: int, update: StudyUpdate | None) -> StudyRecord | None:
+        """The study record with ``update`` applied, not yet stored (None: no change).
+
+        Computed before anything is written, so a state that cannot be copied fails the
+        whole write and the trial change it came with is not applied either.
+        """
+        if update is None or update.is_empty:
+            return None
+        if study_id not in self._studies_by_id:
+            raise StudyNotFoundError(f"no study with id {study_id} in {self.url}")
+        record = self._studies[self._studies_by_id[study_id]]
+        changes: dict[str, Any] = {}
+        if update.searcher_state is not None:
+            changes["searcher_state"] = copy.deepcopy(update.searcher_state)
+        if update.scheduler_state is not None:
+            changes["scheduler_state"] = copy.deepcopy(update.scheduler_state)
+        if update.space is not None:
+            changes["space"] = copy.deepcopy(update.space)
+        if update.elapsed_delta:
+            changes["elapsed_seconds"] = record.elapsed_seconds + update.elapsed_delta
+        return replace(record, **changes)
+
+    def _commit_study(self, record: StudyRecord | None) -> None:
+        if record is not None:
+            self._studies[record.name] = record
+
+    # -- trials -----------------------------------------------------------------------
+    def create_trial(
+        self,
+        study_id: int,
+        *,
+        proposal: Config,
+        meta: dict[str, Any],
+        budget: int | None,
+        status: TrialStatus = TrialStatus.RUNNING,
+        worker: str | None = None,
+        retry_of: int | None = None,
+        update: StudyUpdate | None = None,
+    ) -> TrialRecord:
+        if status not in (TrialStatus.RUNNING, TrialStatus.WAITING):
+            raise ValueError(f"a new trial is running or waiting, not {status.value}")
+        with self._lock:
+            if study_id not in self._study_trials:
+                raise StudyNotFoundError(f"no study with id {study_id} in {self.url}")
+            study = self._updated(study_id, update)
+            now = time.time()
+            trial_id = self._next_trial_id
+            record = TrialRecord(
+                study_id=study_id,
+                trial_id=trial_id,
+                number=len(self._study_trials[study_id]),
+                status=status,
+                params={},
+                proposal=dict(proposal),
+                meta=copy.deepcopy(meta) if meta else {},
+                budget=budget,
+                value=None,
+                metrics={},
+                reports=(),
+                created_at=now,
+                started_at=now if status is TrialStatus.RUNNING else None,
+                ended_at=None,
+                worker=worker,
+                retry_of=retry_of,
+            )
+            self._next_trial_id += 1
+            self._trials[trial_id] = record
+            self._reports[trial_id] = []
+            self._study_trials[study_id].append(trial_id)
+            self._commit_study(study)
+            return self._with_reports(record)
+
+    def start_waiting_trial(
+        self, study_id: int, *, worker: str | None, budget: int | None = None
+    ) -> TrialRecord | None:
+        with self._lock:
+            for trial_id in self._study_trials.get(study_id, []):
+                t = self._trials[trial_id]
+                if t.status is TrialStatus.WAITING:
+                    started = replace(
+                        t,
+                        status=TrialStatus.RUNNING,
+                        started_at=time.time(),
+                        worker=worker,
+                        budget=budget if budget is not None else t.budget,
+                    )
+                    self._trials[trial_id] = started
+                    return self._with_reports(started)
+            return None
+
+    def resume_trial(self, trial_id: int, *, budget: int | None, worker: str | None) -> TrialRecord:
+        with self._lock:
+            t = self._trials[trial_id]
+            if t.status is not TrialStatus.PAUSED:
+                raise ValueError(f"trial {t.number} is {t.status.value}, not paused")
+            resumed = replace(t, status=TrialStatus.RUNNING, budget=budget, worker=worker)
+            self._trials[trial_id] = resumed
+            return self._with_reports(resumed)
+
+    def _live(self, trial_id: int) -> TrialRecord:
+        t = self._trials[trial_id]
+        if t.status.is_finished:
+            raise FinishedTrialError(f"trial {t.number} is {t.status.value}; it cannot change")
+        return t
+
+    def add_report(
+        self,
+        trial_id: int,
+        step: int,
+        metrics: dict[str, float],
+        *,
+        params: Config | None = None,
+    ) -> None:
+        with self._lock:
+            t = self._live(trial_id)
+            self._reports[trial_id].append(Report(step, dict(metrics), time.time()))
+            if params is not None:
+                self._trials[trial_id] = replace(t, params=dict(params))
+
+    def set_trial_params(self, trial_id: int, params: Config) -> None:
+        with self._lock:
+            self._trials[trial_id] = replace(self._live(trial_id), params=dict(params))
+
+    def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
+        with self._lock:
+            t = self._live(trial_id)
+            attrs = dict(t.user_attrs)
+            attrs[key] = copy.deepcopy(value)
+            self._trials[trial_id] = replace(t, user_attrs=attrs)
+
+    def pause_trial(self, trial_id: int, *, params: Config | None = None) -> None:
+        with self._lock:
+            t = self._live(trial_id)
+            self._trials[trial_id] = replace(
+                t,
+                status=TrialStatus.PAUSED,
+                params=dict(params) if params is not None else t.params,
+            )
+
+    def finish_trial(
+        self,
+        trial_id: int,
+        outcome: TrialOutcome,
+        *,
+        params: Config | None = None,
+        update: StudyUpdate | None = None,
+    ) -> TrialRecord:
+        if not outcome.status.is_finished:
+            raise ValueError(f"{outcome.status.value} is not a finished status")
+        with self._lock:
+            t = self._live(trial_id)
+            study = self._updated(t.study_id, update)
+            done = replace(
+                t,
+                status=outcome.status,
+                value=outcome.value,
+                metrics=dict(outcome.metrics),
+                error=outcome.error,
+                traceback=outcome.traceback,
+                failure=outcome.failure,
+                ended_at=time.time(),
+                params=dict(params) if params is not None else t.params,
+            )
+            self._trials[trial_id] = done
+            self._commit_study(study)
+            return self._with_reports(done)
+
+    def _with_reports(self, t: TrialRecord) -> TrialRecord:
+        return replace(
+            self._copy(t),
+            reports=tuple(
+                Report(r.step, dict(r.metrics), r.time) for r in self._reports[t.trial_id]
+            ),
+        )
+
+    @staticmethod
+    def _copy(t: TrialRecord) -> TrialRecord:
+        # Copies of every mutable field, so a caller mutating a record cannot change
+        # what is stored (nor what another caller holds).
+        return replace(
+            t,
+            params=dict(t.params),
+            proposal=dict(t.proposal),
+            meta=copy.deepcopy(t.meta),
+            metrics=dict(t.metrics),
+            user_attrs=copy.deepcopy(t.user_attrs) if t.user_attrs else {},
+            reports=(),
+        )
+
+    def get_trial(self, trial_id: int) -> TrialRecord:
+        with self._lock:
+            return self._with_reports(self._trials[trial_id])
+
+    def get_trials(
+        self,
+        study_id: int,
+        *,
+        statuses: tuple[TrialStatus, ...] | None = None,
+        with_reports: bool = True,
+    ) -> list[TrialRecord]:
+        with self._lock:
+            out = []
+            for trial_id in self._study_trials.get(study_id, []):
+                t = self._trials[trial_id]
+                if statuses is None or t.status in statuses:
+                    out.append(self._with_reports(t) if with_reports else self._copy(t))
+            return out

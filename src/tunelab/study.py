@@ -1,0 +1,244 @@
+"""Studies: create or load one, optimise it, read its results.
+
+A study is a name in a storage with a metric and mode, a searcher, a scheduler and a
+search space (declared up front, discovered by a define-by-run objective, or both).
+``optimize`` runs trials until its budget is used; calling it again, in this process
+or after a crash in another, continues the same study.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from tunelab.budget import Budget, BudgetUsage
+from tunelab.errors import ConfigError, DuplicateStudyError, TunelabError
+from tunelab.executors import Executor, Objective, make_executor
+from tunelab.progress import ProgressDisplay
+from tunelab.schedulers import Scheduler, make_scheduler
+from tunelab.searchers import Searcher, make_searcher
+from tunelab.searchers.grid import GridSearcher
+from tunelab.space import Config, Space, Value
+from tunelab.storage import Storage, StudyRecord, make_storage
+from tunelab.trial import TrialRecord, TrialStatus
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_DECLARED_KEY = "tunelab.declared_params"
+
+
+class Study:
+    """A tuning study bound to its storage. Use :func:`create_study` or :func:`load_study`."""
+
+    def __init__(
+        self,
+        record: StudyRecord,
+        storage: Storage,
+        searcher: Searcher,
+        scheduler: Scheduler,
+    ) -> None:
+        self.study_id = record.study_id
+        self.name = record.name
+        self.metric = record.metric
+        self.mode: Literal["min", "max"] = "max" if record.mode == "max" else "min"
+        self.storage = storage
+        self.searcher = searcher
+        self.scheduler = scheduler
+        self.space = Space.from_dict(record.space)
+        self.declared: tuple[str, ...] = tuple(record.user_attrs.get(_DECLARED_KEY, ()))
+        self.user_attrs = dict(record.user_attrs)
+        if record.searcher_state:
+            searcher.load_state_dict(record.searcher_state)
+        if record.scheduler_state:
+            scheduler.load_state_dict(record.scheduler_state)
+
+    def __repr__(self) -> str:
+        return (
+            f"Study({self.name!r}, metric={self.metric!r}, mode={self.mode!r}, "
+            f"searcher={self.searcher.name!r}, storage={self.storage.url!r})"
+        )
+
+    def is_better(self, a: float, b: float | None) -> bool:
+        """Whether value ``a`` beats ``b`` for this study's mode."""
+        if b is None:
+            return True
+        return a > b if self.mode == "max" else a < b
+
+    # -- running ---------------------------------------------------------------------------
+    def optimize(
+        self,
+        objective: Objective,
+        *,
+        max_trials: int | None = None,
+        max_epochs: int | None = None,
+        max_seconds: float | None = None,
+        executor: str | Executor = "inline",
+        quiet: bool = False,
+    ) -> BudgetUsage:
+        """Run trials until a limit is reached, the searcher is exhausted or the scheduler is done.
+
+        Limits are totals for the study, not for this call: a study with 20 finished
+        trials and ``max_trials=30`` runs 10 more. Trials failed by the objective count;
+        trials interrupted by a crash or Ctrl-C do not, and are run again.
+        KeyboardInterrupt stops the study after recording the running trial.
+        Returns the budget used so far.
+        """
+        if not callable(objective):
+            raise ConfigError(f"objective must be callable, got {objective!r}")
+        budget = Budget(max_trials=max_trials, max_epochs=max_epochs, max_seconds=max_seconds)
+        if not budget.is_bounded and not isinstance(self.searcher, GridSearcher):
+            raise ConfigError(
+                "optimize() needs a budget: max_trials, max_epochs or max_seconds "
+                "(only grid search ends on its own)"
+            )
+        from tunelab.runner import StudyRunner
+
+        runner = StudyRunner(
+            self,
+            objective,
+            budget,
+            make_executor(executor),
+            ProgressDisplay(quiet=quiet),
+        )
+        return runner.run()
+
+    def enqueue(self, params: Mapping[str, Value]) -> TrialRecord:
+        """Queue a configuration to run before the searcher's next proposals."""
+        config = dict(params)
+        known = {k: v for k, v in config.items() if k in self.space}
+        for name, value in known.items():
+            if not self.space[name].contains(value):
+                raise ConfigError(
+                    f"enqueue: {name}={value!r} is not a value of {self.space[name].describe()}"
+                )
+        return self.storage.create_trial(
+            self.study_id, proposal=config, meta={}, budget=None, status=TrialStatus.WAITING
+        )
+
+    # -- results ---------------------------------------------------------------------------
+    @property
+    def trials(self) -> list[TrialRecord]:
+        """All trials in number order, with their reports."""
+        return self.storage.get_trials(self.study_id)
+
+    def get_trials(self, statuses: tuple[TrialStatus, ...] | None = None) -> list[TrialRecord]:
+        return self.storage.get_trials(self.study_id, statuses=statuses)
+
+    @property
+    def best_trial(self) -> TrialRecord:
+        """The completed trial with the best value (earliest on ties)."""
+        best: TrialRecord | None = None
+        for t in self.storage.get_trials(self.study_id, statuses=(TrialStatus.COMPLETED,)):
+            if t.value is not None and (best is None or self.is_better(t.value, best.value)):
+                best = t
+        if best is None:
+            raise TunelabError(f"study {self.name!r} has no completed trial yet")
+        return best
+
+    @property
+    def best_value(self) -> float:
+        value = self.best_trial.value
+        assert value is not None
+        return value
+
+    @property
+    def best_params(self) -> Config:
+        return self.best_trial.params
+
+    def budget_used(self) -> BudgetUsage:
+        record = self.storage.get_study(self.name)
+        usage = BudgetUsage(seconds=record.elapsed_seconds)
+        for t in self.storage.get_trials(self.study_id):
+            usage.trials += t.counts_toward_budget
+            usage.epochs += t.steps_trained
+        return usage
+
+    def dataframe(self) -> pd.DataFrame:
+        """One row per trial: number, status, value, ``params_*``, ``metrics_*``, timings, error."""
+        from tunelab.export import trials_dataframe
+
+        return trials_dataframe(self.trials, self.space)
+
+
+def _as_space(space: Space | Mapping[str, Any] | str | Path | None) -> Space:
+    if space is None:
+        return Space()
+    if isinstance(space, Space):
+        return space.copy()
+    if isinstance(space, Mapping):
+        return Space.from_dict(space)
+    return Space.from_yaml(space)
+
+
+def create_study(
+    name: str | None = None,
+    *,
+    metric: str = "value",
+    mode: str = "min",
+    searcher: str | Searcher | Mapping[str, Any] = "random",
+    scheduler: str | Scheduler | Mapping[str, Any] | None = None,
+    storage: str | Path | Storage | None = None,
+    seed: int | None = None,
+    space: Space | Mapping[str, Any] | str | Path | None = None,
+    load_if_exists: bool = False,
+    user_attrs: Mapping[str, Any] | None = None,
+) -> Study:
+    """Create a study (or load it with ``load_if_exists=True``).
+
+    ``storage`` defaults to ``tunelab.db`` in the working directory; ``":memory:"``
+    keeps everything in this process. ``space`` declares parameters up front (a
+    Space, a dict in the YAML form, or a YAML file); the objective may define more.
+    """
+    if mode not in ("min", "max"):
+        raise ConfigError(f"mode must be 'min' or 'max', got {mode!r}")
+    if not isinstance(metric, str) or not metric:
+        raise ConfigError(f"metric must be a non-empty name, got {metric!r}")
+    store = make_storage(storage)
+    name = name or f"study-{uuid.uuid4().hex[:8]}"
+    declared_space = _as_space(space)
+    search = make_searcher(searcher, seed=seed)
+    schedule = make_scheduler(scheduler)
+    if isinstance(search, GridSearcher) and len(declared_space):
+        search.check(declared_space)
+    attrs = dict(user_attrs or {})
+    attrs[_DECLARED_KEY] = declared_space.names
+    try:
+        record = store.create_study(
+            name,
+            metric=metric,
+            mode=mode,
+            searcher=search.spec(),
+            scheduler=schedule.spec(),
+            space=declared_space.to_dict(),
+            user_attrs=attrs,
+        )
+    except DuplicateStudyError:
+        if not load_if_exists:
+            raise DuplicateStudyError(
+                f"a study named {name!r} already exists in {store.url}; "
+                "use load_study() or create_study(..., load_if_exists=True)"
+            ) from None
+        study = load_study(name, storage=store)
+        if study.metric != metric or study.mode != mode:
+            raise ConfigError(
+                f"study {name!r} exists with metric {study.metric!r} ({study.mode}), "
+                f"not {metric!r} ({mode})"
+            ) from None
+        return study
+    return Study(record, store, search, schedule)
+
+
+def load_study(
+    name: str,
+    *,
+    storage: str | Path | Storage | None = None,
+) -> Study:
+    """Open an existing study with its searcher and scheduler as they were stored."""
+    store = make_storage(storage)
+    record = store.get_study(name)
+    search = make_searcher(record.searcher)
+    schedule = make_scheduler(record.scheduler)
+    return Study(record, store, search, schedule)

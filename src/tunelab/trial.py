@@ -1,0 +1,265 @@
+"""Trials: the stored :class:`TrialRecord` and the :class:`Trial` handle an objective sees.
+
+An objective receives a :class:`Trial`; it defines parameters through ``trial.hp``,
+reports per-step metrics with ``trial.report(step, ...)`` (each report is stored before
+the call returns) and returns its final metrics. Everything that crosses a process
+boundary is plain data, so the same handle serves inline, process and Ray execution.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from tunelab.errors import ConfigError
+from tunelab.hyperparameters import HyperParameters
+from tunelab.space import Config, Param, Space, Value
+
+
+class TrialStatus(str, Enum):
+    """Where a trial is in its life."""
+
+    WAITING = "waiting"  # queued (enqueued by the user, or a retry), not started yet
+    RUNNING = "running"
+    PAUSED = "paused"  # stopped by a scheduler with a checkpoint; may be resumed
+    COMPLETED = "completed"
+    PRUNED = "pruned"  # stopped early by a scheduler; its last value still counts
+    FAILED = "failed"
+
+    @property
+    def is_finished(self) -> bool:
+        return self in (TrialStatus.COMPLETED, TrialStatus.PRUNED, TrialStatus.FAILED)
+
+
+class FailureKind(str, Enum):
+    """Why a trial failed. Infrastructure failures do not use up the trial budget."""
+
+    OBJECTIVE_ERROR = "objective_error"  # the objective raised
+    INVALID_VALUE = "invalid_value"  # NaN, inf, wrong type, or missing study metric
+    INTERRUPTED = "interrupted"  # the process running it was stopped or killed
+    WORKER_LOST = "worker_lost"  # the worker died (segfault, out of memory, lease expired)
+
+    @property
+    def counts_toward_budget(self) -> bool:
+        return self in (FailureKind.OBJECTIVE_ERROR, FailureKind.INVALID_VALUE)
+
+
+class Decision(str, Enum):
+    """A scheduler's answer to a report."""
+
+    CONTINUE = "continue"
+    PAUSE = "pause"
+    STOP = "stop"
+
+
+class TrialPruned(Exception):  # noqa: N818 - the name people know from Optuna
+    """Raised by ``trial.report`` when the scheduler stops the trial; let it propagate."""
+
+
+class TrialPaused(Exception):  # noqa: N818
+    """Raised by ``trial.report`` when the scheduler pauses the trial; let it propagate."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """Metrics reported at one step (usually an epoch)."""
+
+    step: int
+    metrics: dict[str, float]
+    time: float
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """A trial as stored: an immutable snapshot (a finished trial never changes)."""
+
+    study_id: int
+    trial_id: int
+    number: int
+    status: TrialStatus
+    params: Config
+    proposal: Config
+    meta: dict[str, Any]
+    budget: int | None
+    value: float | None
+    metrics: dict[str, float]
+    reports: tuple[Report, ...]
+    created_at: float
+    started_at: float | None
+    ended_at: float | None
+    error: str | None = None
+    traceback: str | None = None
+    failure: FailureKind | None = None
+    worker: str | None = None
+    retry_of: int | None = None
+    user_attrs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None:
+            return None
+        return (self.ended_at if self.ended_at is not None else self.started_at) - self.started_at
+
+    @property
+    def steps_trained(self) -> int:
+        """Number of reports, i.e. epochs trained when the objective reports once per epoch."""
+        return len(self.reports)
+
+    @property
+    def counts_toward_budget(self) -> bool:
+        if self.status in (TrialStatus.COMPLETED, TrialStatus.PRUNED):
+            return True
+        return self.status is TrialStatus.FAILED and (
+            self.failure is None or self.failure.counts_toward_budget
+        )
+
+    def metric_history(self, metric: str) -> list[tuple[int, float]]:
+        return [(r.step, r.metrics[metric]) for r in self.reports if metric in r.metrics]
+
+
+class TrialChannel(ABC):
+    """How a running trial talks to the study that owns it.
+
+    Inline execution calls the study loop directly; process and Ray executors pass the
+    same calls over a connection. Every method is called from the trial's own thread.
+    """
+
+    @abstractmethod
+    def resolve_param(self, number: int, param: Param, config: Config) -> Value:
+        """Register ``param`` if the study does not know it, and choose its value for
+        trial ``number`` (a parameter the searcher's proposal did not cover)."""
+
+    @abstractmethod
+    def report(self, number: int, step: int, metrics: dict[str, float], params: Config) -> Decision:
+        """Store a report (committed before returning) and return the scheduler's decision."""
+
+    @abstractmethod
+    def set_user_attr(self, number: int, key: str, value: Any) -> None:
+        """Store a user attribute on the trial."""
+
+
+class Trial:
+    """The handle an objective receives.
+
+    ``trial.hp`` defines and reads hyperparameters; ``trial.report(step, metric=value)``
+    stores per-step metrics; ``trial.budget`` is how many steps (epochs) the scheduler
+    gives this trial (None: the objective's own choice).
+    """
+
+    def __init__(
+        self,
+        number: int,
+        proposal: Mapping[str, Value],
+        space: Space,
+        channel: TrialChannel,
+        *,
+        budget: int | None = None,
+        study_name: str = "",
+        metric: str = "value",
+        mode: str = "min",
+        declared: frozenset[str] = frozenset(),
+    ) -> None:
+        self.number = number
+        self.budget = budget
+        self.study_name = study_name
+        self.metric = metric
+        self.mode = mode
+        self._reported: list[float] = []
+        self._last_metrics: dict[str, float] = {}
+        self._proposal = dict(proposal)
+        self._channel = channel
+        self._decision = Decision.CONTINUE
+        self._last_step: int | None = None
+        self.hp = HyperParameters(resolver=self._resolve, space=space)
+        # Declared parameters (given to the study up front) are active from the start,
+        # so trial.params holds them even if the objective reads them with hp.get.
+        for name in space.names:
+            if name in declared and name in self._proposal:
+                self.hp.get(name)
+
+    # -- parameters -------------------------------------------------------------------
+    @property
+    def params(self) -> Config:
+        """The active parameters' values so far."""
+        return self.hp.values
+
+    def _resolve(self, param: Param, config: Config) -> Value:
+        if param.name not in self._proposal:
+            return self._channel.resolve_param(self.number, param, config)
+        proposed = self._proposal[param.name]
+        if not param.contains(proposed):
+            raise ConfigError(
+                f"trial {self.number}: the proposed {param.name}={proposed!r} is not a value "
+                f"of {param.describe()}"
+            )
+        return proposed
+
+    # -- reporting --------------------------------------------------------------------
+    def report(
+        self, step: int, metrics: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> Decision:
+        """Store ``metrics`` for ``step``; raises TrialPruned/TrialPaused when told to stop.
+
+        Steps must increase. Values must be finite numbers; a NaN is stored as reported
+        but the study metric is checked when the trial ends.
+        """
+        values: dict[str, Any] = dict(metrics or {})
+        values.update(kwargs)
+        if not values:
+            raise ValueError("trial.report() needs at least one metric")
+        if isinstance(step, bool) or not isinstance(step, int | float) or step != int(step):
+            raise TypeError(f"trial.report(): step must be an integer, got {step!r}")
+        step = int(step)
+        if self._last_step is not None and step <= self._last_step:
+            raise ValueError(
+                f"trial.report(): step {step} does not follow step {self._last_step}; "
+                "steps must increase"
+            )
+        clean = {k: _to_float(k, v) for k, v in values.items()}
+        # A decision may arrive as plain text from another process.
+        self._decision = Decision(self._channel.report(self.number, step, clean, self.params))
+        self._last_step = step
+        self._last_metrics = clean
+        if self.metric in clean and math.isfinite(clean[self.metric]):
+            self._reported.append(clean[self.metric])
+        if self._decision is Decision.STOP:
+            raise TrialPruned(f"trial {self.number} stopped by the scheduler at step {step}")
+        if self._decision is Decision.PAUSE:
+            raise TrialPaused(f"trial {self.number} paused by the scheduler at step {step}")
+        return self._decision
+
+    def best_reported(self) -> float | None:
+        """The best finite value of the study metric reported so far (None if none)."""
+        if not self._reported:
+            return None
+        return max(self._reported) if self.mode == "max" else min(self._reported)
+
+    def last_metrics(self) -> dict[str, float]:
+        """The metrics of the latest report."""
+        return dict(self._last_metrics)
+
+    @property
+    def should_stop(self) -> bool:
+        return self._decision is not Decision.CONTINUE
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self._channel.set_user_attr(self.number, key, value)
+
+
+def _to_float(name: str, value: Any) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"metric {name!r} must be a number, got {value!r}") from None
+    return out
+
+
+def is_finite_number(value: Any) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False

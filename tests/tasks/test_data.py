@@ -1,0 +1,146 @@
+"""Leak-free splits: disjoint by row, stratified, reproducible; the overlap check works."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from tunelab.errors import ConfigError
+from tunelab.tasks.data import (
+    DatasetSplits,
+    find_overlaps,
+    load_digits_splits,
+    make_splits,
+    stratified_split,
+)
+
+PARTS = ("train", "val", "test")
+
+
+@pytest.fixture(scope="module")
+def digits_y() -> np.ndarray:
+    return np.asarray(load_digits().target, dtype=np.int64)
+
+
+def index_splits(y: np.ndarray, seed: int) -> DatasetSplits:
+    """Splits whose single feature is the row index, so each part names its rows."""
+    rows = np.arange(len(y)).reshape(-1, 1)
+    return make_splits(rows, y, test_fraction=0.2, val_fraction=0.2, seed=seed, name="rows")
+
+
+def test_stratified_split_partitions_the_indices(digits_y: np.ndarray) -> None:
+    a, b = stratified_split(digits_y, 0.25, seed=3)
+    assert len(np.intersect1d(a, b)) == 0
+    assert np.array_equal(np.sort(np.concatenate([a, b])), np.arange(len(digits_y)))
+    assert len(b) == int(np.ceil(0.25 * len(digits_y)))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_parts_are_disjoint_by_row_and_cover_the_data(digits_y: np.ndarray, seed: int) -> None:
+    splits = index_splits(digits_y, seed)
+    rows = {part: set(getattr(splits, f"x_{part}").ravel().tolist()) for part in PARTS}
+    assert rows["train"].isdisjoint(rows["val"])
+    assert rows["train"].isdisjoint(rows["test"])
+    assert rows["val"].isdisjoint(rows["test"])
+    assert rows["train"] | rows["val"] | rows["test"] == set(range(len(digits_y)))
+    for part in PARTS:
+        x, y = getattr(splits, f"x_{part}"), getattr(splits, f"y_{part}")
+        assert np.array_equal(digits_y[x.ravel()], y), "labels travel with their rows"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_digits_parts_are_the_rows_the_index_split_names(digits_y: np.ndarray, seed: int) -> None:
+    pixels = (load_digits().data / 16.0).astype(np.float32)
+    by_index = index_splits(digits_y, seed)
+    splits = load_digits_splits(seed=seed)
+    for part in PARTS:
+        rows = getattr(by_index, f"x_{part}").ravel()
+        assert np.array_equal(getattr(splits, f"x_{part}"), pixels[rows])
+        assert np.array_equal(getattr(splits, f"y_{part}"), digits_y[rows])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7, 42])
+def test_every_part_keeps_the_class_proportions(digits_y: np.ndarray, seed: int) -> None:
+    splits = load_digits_splits(seed=seed)
+    total = np.bincount(digits_y)
+    for part in PARTS:
+        y = getattr(splits, f"y_{part}")
+        expected = total * len(y) / len(digits_y)
+        counts = np.bincount(y, minlength=len(total))
+        assert np.all(np.abs(counts - expected) <= 1.0), (part, counts, expected)
+
+
+def test_sizes_follow_the_fractions_of_the_whole() -> None:
+    splits = load_digits_splits(seed=0, test_fraction=0.2, val_fraction=0.2)
+    assert sum(splits.sizes.values()) == 1797
+    assert splits.sizes["test"] == 360
+    assert splits.sizes["val"] == 360
+    assert "train=1077" in repr(splits)
+
+
+def test_same_seed_same_splits_other_seed_other_splits() -> None:
+    a, b, c = load_digits_splits(seed=5), load_digits_splits(seed=5), load_digits_splits(seed=6)
+    for part in PARTS:
+        assert np.array_equal(getattr(a, f"x_{part}"), getattr(b, f"x_{part}"))
+        assert np.array_equal(getattr(a, f"y_{part}"), getattr(b, f"y_{part}"))
+    assert not np.array_equal(a.x_test, c.x_test)
+    assert not np.array_equal(a.x_train, c.x_train)
+
+
+def test_digits_values_and_types() -> None:
+    splits = load_digits_splits()
+    assert splits.name == "digits"
+    assert splits.x_train.dtype == np.float32 and splits.x_train.shape[1] == 64
+    assert splits.y_train.dtype == np.int64
+    assert splits.x_train.min() == 0.0
+    assert splits.x_train.max() == 1.0
+
+
+def test_train_val_concatenates_train_then_validation() -> None:
+    splits = load_digits_splits()
+    x, y = splits.train_val()
+    n_train = splits.sizes["train"]
+    assert len(x) == len(y) == n_train + splits.sizes["val"]
+    assert np.array_equal(x[:n_train], splits.x_train)
+    assert np.array_equal(y[n_train:], splits.y_val)
+
+
+def test_parts_are_read_only() -> None:
+    splits = load_digits_splits()
+    with pytest.raises(ValueError):
+        splits.x_train[0, 0] = 0.5
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        splits.x_train = splits.x_val
+
+
+def test_find_overlaps_reports_every_pair() -> None:
+    overlaps = find_overlaps(load_digits_splits())
+    assert set(overlaps) == {"train/val", "train/test", "val/test"}
+    assert all(isinstance(n, int) and n >= 0 for n in overlaps.values())
+
+
+def test_find_overlaps_detects_a_planted_duplicate() -> None:
+    splits = load_digits_splits()
+    before = find_overlaps(splits)
+    x_test = splits.x_test.copy()
+    x_test[0] = splits.x_train[10]
+    x_val = splits.x_val.copy()
+    x_val[3] = splits.x_test[7]
+    leaky = dataclasses.replace(splits, x_test=x_test, x_val=x_val)
+    after = find_overlaps(leaky)
+    assert after["train/test"] == before["train/test"] + 1
+    assert after["val/test"] == before["val/test"] + 1
+    assert after["train/val"] == before["train/val"]
+
+
+def test_bad_fractions_raise_config_error(digits_y: np.ndarray) -> None:
+    x = np.zeros((len(digits_y), 2))
+    with pytest.raises(ConfigError, match="test_fraction"):
+        make_splits(x, digits_y, test_fraction=0.0, val_fraction=0.2, seed=0, name="d")
+    with pytest.raises(ConfigError, match="val_fraction"):
+        make_splits(x, digits_y, test_fraction=0.5, val_fraction=0.5, seed=0, name="d")
+    with pytest.raises(ValueError, match="rows"):
+        make_splits(x[:-1], digits_y, test_fraction=0.2, val_fraction=0.2, seed=0, name="d")

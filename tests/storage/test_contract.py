@@ -408,7 +408,7 @@ def test_finish_trial_failed_keeps_error(storage: Storage, study_name: NameFacto
         status=TrialStatus.FAILED,
         error="ValueError: bad batch",
         traceback='Traceback (most recent call last):\n  File "x.py"\nValueError: bad batch\n',
-        failure=FailureKind.WORKER_LOST,
+        failure=FailureKind.INTERRUPTED,
     )
     done = storage.finish_trial(trial.trial_id, outcome)
     got = storage.get_trial(trial.trial_id)
@@ -417,10 +417,10 @@ def test_finish_trial_failed_keeps_error(storage: Storage, study_name: NameFacto
     assert (got.error, got.traceback, got.failure) == (
         outcome.error,
         outcome.traceback,
-        FailureKind.WORKER_LOST,
+        FailureKind.INTERRUPTED,
     )
     assert got.value is None
-    assert not got.counts_toward_budget
+    assert not got.counts_toward_budget  # an interruption is run again, not counted
 
 
 def test_finish_trial_needs_a_finished_status(storage: Storage, study_name: NameFactory) -> None:

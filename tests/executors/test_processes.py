@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 
 import pytest
 
@@ -71,12 +70,9 @@ def test_a_worker_that_dies_fails_its_trial_and_the_study_goes_on():
 
 
 def test_two_workers_run_trials_concurrently():
+    # Proof by overlapping time spans, not by wall time (timings belong in benchmarks/).
     study = tl.create_study(storage=":memory:", metric="loss")
-    start = time.perf_counter()
     study.optimize(objectives.sleepy, max_trials=8, executor="processes", n_workers=2, quiet=True)
-    elapsed = time.perf_counter() - start
-    # 8 trials of 0.3 s: 2.4 s one at a time; two at a time ~1.2 s plus worker start-up.
-    assert elapsed < 2.2
     spans = sorted((t.started_at, t.ended_at) for t in study.trials)
     overlaps = sum(a[1] > b[0] for a, b in itertools.pairwise(spans))
     assert overlaps >= 3

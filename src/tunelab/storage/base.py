@@ -18,6 +18,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
+from tunelab.errors import StorageError
 from tunelab.space import Config
 from tunelab.trial import FailureKind, TrialRecord, TrialStatus
 
@@ -38,6 +39,7 @@ class StudyRecord:
     created_at: float
     elapsed_seconds: float = 0.0
     user_attrs: dict[str, Any] = field(default_factory=dict)
+    state_version: int = 0
 
 
 @dataclass(frozen=True)
@@ -55,12 +57,19 @@ class StudySummary:
 
 @dataclass(frozen=True)
 class StudyUpdate:
-    """Study-level state written atomically with a trial change (None: unchanged)."""
+    """Study-level state written atomically with a trial change (None: unchanged).
+
+    Several workers can share a study. A worker that computed its change from the
+    study's state at version ``expected_version`` passes it: the write then happens only
+    if nobody changed the state since (and bumps the version), else it raises
+    :class:`StaleStateError` and writes nothing, so the worker refreshes and retries.
+    """
 
     searcher_state: dict[str, Any] | None = None
     scheduler_state: dict[str, Any] | None = None
     space: dict[str, Any] | None = None
     elapsed_delta: float = 0.0
+    expected_version: int | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -69,6 +78,7 @@ class StudyUpdate:
             and self.scheduler_state is None
             and self.space is None
             and self.elapsed_delta == 0.0
+            and self.expected_version is None
         )
 
 
@@ -86,6 +96,10 @@ class TrialOutcome:
 
 class FinishedTrialError(RuntimeError):
     """A write to a trial that already finished (finished trials are immutable)."""
+
+
+class StaleStateError(StorageError):
+    """Another worker changed the study's shared state since this worker read it."""
 
 
 class Storage(ABC):
@@ -123,6 +137,24 @@ class Storage(ABC):
     @abstractmethod
     def update_study(self, study_id: int, update: StudyUpdate) -> None:
         """Write study-level state on its own (no trial change)."""
+
+    @abstractmethod
+    def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
+        """Store a JSON-serialisable attribute on a study."""
+
+    # -- leases -----------------------------------------------------------------------
+    @abstractmethod
+    def now(self) -> float:
+        """The storage's clock in seconds since the epoch (the database server's, when
+        there is one), so leases mean the same on every machine."""
+
+    @abstractmethod
+    def renew_leases(self, trial_ids: list[int]) -> None:
+        """Mark these running trials as alive now (their workers' heartbeat)."""
+
+    @abstractmethod
+    def expired_trials(self, study_id: int, lease_seconds: float) -> list[TrialRecord]:
+        """RUNNING trials of the study not heard from for more than ``lease_seconds``."""
 
     # -- trials -----------------------------------------------------------------------
     @abstractmethod

@@ -201,3 +201,45 @@ def test_sigkill_mid_run_then_rerun_continues_the_same_study(tmp_path):
     assert failure == "interrupted"
     assert tunelab("run", str(config), cwd=tmp_path).returncode == 0  # nothing left to do
     assert sum(s == "completed" for _, s in statuses(db)) == 10
+
+
+def test_plan_prints_the_brackets_without_running_anything(tmp_path):
+    config = tmp_path / "hb.yaml"
+    config.write_text(
+        "study: hb\n"
+        "task: synthetic_curves\n"
+        "scheduler: {name: hyperband, max_epochs: 27, eta: 3}\n"
+        "budget: {max_epochs: 810}\n"
+    )
+    result = tunelab("plan", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("hyperband plan: R=27 epochs, eta=3")
+    assert "1 (s=3)           0      27             1       27" in out
+    assert "total: 9 brackets, 125 trials, 795 epochs (15 of the 810-epoch budget unused)" in out
+    assert not (tmp_path / "tunelab.db").exists()
+    smaller = tunelab("plan", str(config), "--max-epochs", "100", cwd=tmp_path)
+    assert "total: 1 bracket, 27 trials, 81 epochs" in smaller.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("task: synthetic_curves\nscheduler: {name: hyperband}\n")
+    failed = tunelab("plan", str(bad), cwd=tmp_path)
+    assert failed.returncode == 2 and "scheduler 'hyperband': bad options" in failed.stderr
+
+
+def test_run_a_hyperband_study_from_yaml_keeps_to_the_plan(tmp_path):
+    config = tmp_path / "hb.yaml"
+    config.write_text(
+        "study: hb\n"
+        "task: synthetic_curves\n"
+        "scheduler: {name: hyperband, max_epochs: 9}\n"
+        "budget: {max_epochs: 100}\n"
+    )
+    result = tunelab("run", str(config), "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(tmp_path / "tunelab.db") as conn:
+        epochs = conn.execute("select count(*) from tunelab_reports").fetchone()[0]
+        left = conn.execute(
+            "select count(*) from tunelab_trials where status = 'paused'"
+        ).fetchone()[0]
+    assert (epochs, left) == (90, 0)
+    assert (tmp_path / "tunelab.db.artifacts").is_dir()

@@ -334,3 +334,39 @@ def test_an_invalid_enqueued_value_fails_the_trial_with_the_reason():
     failed = study.trials[0]
     assert failed.status is tl.TrialStatus.FAILED
     assert "the proposed x=42.0 is not a value of Float('x'" in (failed.error or "")
+
+
+def test_checkpoints_go_to_an_explicit_root_that_load_study_finds_again(tmp_path):
+    from tunelab.tasks.curves import LearningCurves
+
+    task = LearningCurves()
+    root = tmp_path / "shared-checkpoints"
+    study = tl.create_study(
+        "ck",
+        metric="val_accuracy",
+        mode="max",
+        storage=tmp_path / "s.db",
+        scheduler={"name": "asha", "max_epochs": 9},
+        space=task.space(),
+        artifacts=root,
+    )
+    assert study.artifacts.directory.parent == root
+    study.optimize(task, max_epochs=30, quiet=True)
+    again = tl.load_study("ck", storage=tmp_path / "s.db")
+    assert again.artifacts.directory == study.artifacts.directory
+    paused_once = [t.number for t in again.trials if again.artifacts.steps(t.number)]
+    assert paused_once
+    assert again.checkpoint(paused_once[0])["trial"] == paused_once[0]
+    assert again.checkpoint(10_000) is None
+    elsewhere = tl.load_study("ck", storage=tmp_path / "s.db", artifacts=tmp_path / "mnt")
+    assert elsewhere.artifacts.directory == tmp_path / "mnt" / study.artifacts.directory.name
+
+
+def test_studies_of_the_same_name_never_share_checkpoints(tmp_path):
+    storage = tmp_path / "s.db"
+    first = tl.create_study("same", storage=storage)
+    folder = first.artifacts.directory
+    first.storage.delete_study("same")
+    second = tl.create_study("same", storage=storage)
+    assert second.artifacts.directory != folder
+    assert second.artifacts.directory.parent == tmp_path / "s.db.artifacts"

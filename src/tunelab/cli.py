@@ -1,4 +1,4 @@
-"""The ``tunelab`` command: run, ls, show, export.
+"""The ``tunelab`` command: run, plan, ls, show, export.
 
 Exit codes: 0 done; 2 bad input (the reason on stderr); 130 interrupted by Ctrl-C
 (everything finished so far is stored; run the same command again to continue).
@@ -144,6 +144,34 @@ def run(
                     + ", ".join(f"{k} = {_fmt(v)}" for k, v in result.test_metrics.items()),
                     markup=False,
                 )
+
+
+@app.command()
+def plan(
+    config: Annotated[Path, typer.Argument(help="Run configuration (YAML).")],
+    max_epochs: Annotated[
+        int | None, typer.Option("--max-epochs", help="Total epoch budget (overrides the file's).")
+    ] = None,
+    max_trials: Annotated[
+        int | None, typer.Option("--max-trials", help="Trial budget (overrides the file's).")
+    ] = None,
+) -> None:
+    """Print what the scheduler will run under the file's budget, without running it:
+    for Hyperband each bracket's trials and epochs per rung, and the total epochs."""
+    with _user_errors():
+        from dataclasses import replace
+
+        from tunelab.budget import Budget
+        from tunelab.config import load_run_config
+        from tunelab.schedulers import make_scheduler
+
+        cfg = load_run_config(config)
+        budget: Budget = cfg.budget
+        if max_epochs is not None:
+            budget = replace(budget, max_epochs=max_epochs)
+        if max_trials is not None:
+            budget = replace(budget, max_trials=max_trials)
+        out.print(str(make_scheduler(cfg.scheduler).plan(budget)), markup=False)
 
 
 @app.command("ls")

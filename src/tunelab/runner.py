@@ -5,6 +5,12 @@ One loop for every executor and scheduler. It keeps an in-memory view of the stu
 and writes every change before acting on it: a report is committed before the
 objective continues, a trial's result and the searcher state it produced are
 committed together.
+
+Paused trials: a trial the scheduler pauses keeps its checkpoint in the study's
+artifact store and is resumed from it (``Resume``) or ended (``Prune``). When the study
+ends cleanly (budget used, scheduler done, searcher exhausted) every trial still paused
+is ended as PRUNED with its best reported value; after Ctrl-C or a crash they stay
+PAUSED, and the next ``optimize`` resumes them.
 """
 
 from __future__ import annotations
@@ -18,9 +24,19 @@ from tunelab.budget import Budget, BudgetUsage
 from tunelab.executors.base import Executor, Objective, TrialEnded, TrialJob
 from tunelab.processes import is_alive, process_identity
 from tunelab.progress import ProgressDisplay
-from tunelab.schedulers.base import Done, Resume, SchedulerView, Start, Wait
+from tunelab.schedulers.base import (
+    META_KEY,
+    Done,
+    Prune,
+    Resume,
+    SchedulerView,
+    Start,
+    Wait,
+    best_value,
+)
 from tunelab.searchers.base import History
 from tunelab.space import Config, Param, Value
+from tunelab.storage.artifacts import CheckpointRef
 from tunelab.storage.base import StudyUpdate, TrialOutcome
 from tunelab.trial import (
     Decision,
@@ -73,6 +89,9 @@ class StudyRunner(TrialChannel):
         self._clock = time.monotonic()
         self._stop_reason: str | None = None
         self._best: TrialRecord | None = None
+        self.artifacts = study.artifacts
+        self._ended_here: list[int] = []
+        self._warned_no_checkpoint = False
 
     # -- views given to the searcher and scheduler -------------------------------------
     def _history(self) -> History:
@@ -94,6 +113,7 @@ class StudyRunner(TrialChannel):
             finished=self._finished,
             running=[r.record for r in self._running.values()],
             paused=list(self._paused.values()),
+            space=self.study.space,
         )
 
     def _state_update(self, *, space: bool = False, elapsed: bool = False) -> StudyUpdate:
@@ -181,8 +201,10 @@ class StudyRunner(TrialChannel):
             best=self._best_text(),
         )
         self._clock = time.monotonic()
+        self.study.scheduler.set_budget(self.budget)
         try:
             self._loop()
+            self._end_paused()
         finally:
             try:
                 update = self._state_update(elapsed=True)
@@ -196,29 +218,46 @@ class StudyRunner(TrialChannel):
     def _loop(self) -> None:
         exhausted = False
         while True:
-            self._stop_reason = self.usage.exhausted(self.budget, running=len(self._running))
+            self._stop_reason = self._stop_reason or self._limit_reached()
             while self._stop_reason is None and not exhausted and self.executor.capacity() > 0:
                 action = self.study.scheduler.next(self._view())
                 if isinstance(action, Start):
-                    exhausted = not self._start(action.budget)
+                    if self._trial_limit_reached():
+                        # Running trials may still let the scheduler resume paused ones.
+                        if self.executor.running() == 0:
+                            self._stop_reason = "max_trials"
+                        break
+                    exhausted = not self._start(action)
                 elif isinstance(action, Resume):
                     self._resume(action)
+                elif isinstance(action, Prune):
+                    self._prune(action.trial_number)
                 elif isinstance(action, Wait):
                     break
                 elif isinstance(action, Done):
                     self._stop_reason = action.reason
                     break
-                self._stop_reason = self._stop_reason or self.usage.exhausted(
-                    self.budget, running=len(self._running)
-                )
+                self._stop_reason = self._stop_reason or self._limit_reached()
             if exhausted and self._stop_reason is None:
                 self._stop_reason = "searcher exhausted"
             if self.executor.running() == 0:
+                if self._stop_reason is None and not exhausted:
+                    self._stop_reason = "the scheduler has nothing to run"
                 return
             for event in self.executor.poll(timeout=_POLL_SECONDS):
                 self._on_ended(event)
 
-    def _submit(self, record: TrialRecord) -> None:
+    def _limit_reached(self) -> str | None:
+        """The epoch or seconds limit, once reached (trial counts only limit new trials)."""
+        return self.usage.exhausted(replace(self.budget, max_trials=None))
+
+    def _trial_limit_reached(self) -> bool:
+        """Whether ``max_trials`` forbids a new trial: finished, running and paused count."""
+        limit = self.budget.max_trials
+        used = self.usage.trials + len(self._running) + len(self._paused)
+        return limit is not None and used >= limit
+
+    def _submit(self, record: TrialRecord, restore: CheckpointRef | None = None) -> None:
         self._running[record.number] = _Running(record, params_written=len(record.params))
         declared = frozenset(self.study.declared)
         job = TrialJob(
@@ -227,38 +266,56 @@ class StudyRunner(TrialChannel):
             mode=self.study.mode,
             number=record.number,
             trial_id=record.trial_id,
-            proposal=record.proposal,
+            # A resumed trial keeps the values it drew for parameters the proposal lacked.
+            proposal={**record.proposal, **record.params},
             budget=record.budget,
             space=self.study.space.copy(),
             declared=declared,
+            artifact_dir=str(self.artifacts.directory),
+            restore=restore,
         )
         self.executor.submit(job, self.objective, self)
 
-    def _start(self, budget: int | None) -> bool:
-        """Start the next queued trial, or a new proposal; False when the searcher is exhausted."""
+    def _start(self, action: Start) -> bool:
+        """Start the next queued trial, or a new configuration (the scheduler's, else the
+        searcher's proposal); False when the searcher is exhausted."""
         storage, study_id = self.study.storage, self.study.study_id
+        scheduler_meta = {META_KEY: dict(action.meta)} if action.meta else {}
         record = None
-        if self._maybe_waiting:
-            record = storage.start_waiting_trial(study_id, worker=self.worker, budget=budget)
+        if self._maybe_waiting and action.config is None:
+            record = storage.start_waiting_trial(
+                study_id, worker=self.worker, budget=action.budget, meta=scheduler_meta or None
+            )
             if record is None:
                 self._maybe_waiting = False
             else:
                 self._pending_other = [t for t in self._pending_other if t.number != record.number]
         if record is None:
-            proposals = self.study.searcher.suggest(self._history(), 1)
-            if not proposals:
-                return False
-            proposal = proposals[0]
-            self.study.space.validate(proposal.config)
+            if action.config is not None:
+                config, meta = dict(action.config), scheduler_meta
+            else:
+                history = self.study.scheduler.project_history(self._history())
+                proposals = self.study.searcher.suggest(history, 1)
+                if not proposals:
+                    return False
+                config, meta = proposals[0].config, {**proposals[0].meta, **scheduler_meta}
+            self.study.space.validate(config)
             record = storage.create_trial(
                 study_id,
-                proposal=proposal.config,
-                meta=proposal.meta,
-                budget=budget,
+                proposal=config,
+                meta=meta,
+                budget=action.budget,
                 worker=self.worker,
                 update=self._state_update(),
             )
-        self._submit(record)
+        restore = action.restore
+        if restore is not None and not self.artifacts.exists(restore):
+            self.progress.message(
+                f"trial {record.number}: trial {restore.trial} saved no checkpoint at step "
+                f"{restore.step}; it starts from scratch"
+            )
+            restore = None
+        self._submit(record, restore)
         return True
 
     def _resume(self, action: Resume) -> None:
@@ -266,37 +323,81 @@ class StudyRunner(TrialChannel):
         record = self.study.storage.resume_trial(
             paused.trial_id, budget=action.budget, worker=self.worker
         )
-        self._submit(record)
+        self._submit(record, self.artifacts.latest(record.number))
 
-    def _on_ended(self, event: TrialEnded) -> None:
-        running = self._running.pop(event.number)
+    def _pause(self, record: TrialRecord, params: Config) -> None:
         storage = self.study.storage
-        if event.paused:
-            storage.pause_trial(running.record.trial_id, params=event.params)
-            self._paused[event.number] = replace(
-                running.record, status=TrialStatus.PAUSED, params=event.params
+        storage.pause_trial(record.trial_id, params=params)
+        self._paused[record.number] = replace(record, status=TrialStatus.PAUSED, params=params)
+        update = self._state_update()
+        if not update.is_empty:
+            storage.update_study(self.study.study_id, update)
+        last = record.reports[-1].step if record.reports else None
+        if (
+            not self._warned_no_checkpoint
+            and last is not None
+            and not self.artifacts.exists(CheckpointRef(record.number, last))
+        ):
+            self._warned_no_checkpoint = True
+            self.progress.message(
+                f"trial {record.number} was paused at step {last} without a checkpoint (the "
+                "objective passes no checkpoint= to trial.report): paused trials restart "
+                "from scratch when resumed"
             )
-            return
-        outcome = event.outcome
-        assert outcome is not None
+
+    def _prune(self, number: int) -> None:
+        """End a paused trial as PRUNED with its best reported value."""
+        paused = self._paused.pop(number)
+        value = best_value(paused, self.study.metric, self.study.mode)
+        outcome = TrialOutcome(
+            TrialStatus.PRUNED,
+            value=value,
+            metrics={self.study.metric: value} if value is not None else {},
+        )
+        self._finish(paused, outcome, paused.params)
+
+    def _end_paused(self) -> None:
+        """The study ended cleanly: prune what is still paused, keep one checkpoint each."""
+        for number in sorted(self._paused):
+            self._prune(number)
+        for number in self._ended_here:
+            self.artifacts.keep_latest(number)
+
+    def _finish(self, record: TrialRecord, outcome: TrialOutcome, params: Config) -> TrialRecord:
+        """Write a trial's end; tell the searcher and the scheduler."""
         local = replace(
-            running.record,
+            record,
             status=outcome.status,
-            params=event.params,
+            params=params,
             value=outcome.value,
             metrics=outcome.metrics,
             error=outcome.error,
             failure=outcome.failure,
         )
-        reached_verdict = local.counts_toward_budget
-        if reached_verdict:
+        if local.counts_toward_budget:
             self.study.searcher.observe(local, self._history())
-        record = storage.finish_trial(
-            running.record.trial_id,
+        stored = self.study.storage.finish_trial(
+            record.trial_id,
             outcome,
-            params=event.params,
+            params=params,
             update=self._state_update(elapsed=True),
         )
+        self._finished.append(stored)
+        self._ended_here.append(stored.number)
+        self.study.scheduler.on_finish(stored, self._view())
+        self._note_finished(stored)
+        self.progress.update(done=self.usage.trials, best=self._best_text())
+        return stored
+
+    def _on_ended(self, event: TrialEnded) -> None:
+        running = self._running.pop(event.number)
+        storage = self.study.storage
+        if event.paused:
+            self._pause(running.record, event.params)
+            return
+        outcome = event.outcome
+        assert outcome is not None
+        record = self._finish(running.record, outcome, event.params)
         if outcome.failure is FailureKind.INTERRUPTED:
             retry = storage.create_trial(
                 self.study.study_id,
@@ -307,12 +408,8 @@ class StudyRunner(TrialChannel):
                 retry_of=record.number,
             )
             self._pending_other.append(retry)
-        self._finished.append(record)
-        self.study.scheduler.on_finish(record, self._view())
-        self._note_finished(record)
         if record.status is TrialStatus.FAILED and outcome.failure is not FailureKind.INTERRUPTED:
             self.progress.message(f"trial {record.number} failed: {record.error}")
-        self.progress.update(done=self.usage.trials, best=self._best_text())
         if event.fatal is not None:
             raise event.fatal
 
@@ -356,10 +453,13 @@ class StudyRunner(TrialChannel):
         self._clock = time.monotonic()
         decision = self.study.scheduler.on_report(running.record, step, metrics, self._view())
         if decision is Decision.CONTINUE:
-            limit = self.usage.exhausted(replace(self.budget, max_trials=None))
+            limit = self._limit_reached()
             if limit is not None:
-                decision = Decision.STOP
                 self._stop_reason = limit
+                # A trial at the end of its own budget completes instead of being stopped.
+                budget = running.record.budget
+                if budget is None or step < budget:
+                    decision = Decision.STOP
         return decision
 
     def set_user_attr(self, number: int, key: str, value: Any) -> None:

@@ -22,12 +22,17 @@ from tunelab.searchers import Searcher, make_searcher
 from tunelab.searchers.grid import GridSearcher
 from tunelab.space import Config, Space, Value
 from tunelab.storage import Storage, StudyRecord, make_storage
+from tunelab.storage.artifacts import ArtifactStore, default_artifact_root, safe_folder_name
 from tunelab.trial import TrialRecord, TrialStatus
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from tunelab.schedulers.plan import Plan
+
 _DECLARED_KEY = "tunelab.declared_params"
+_ARTIFACT_ROOT_KEY = "tunelab.artifact_root"
+_ARTIFACT_FOLDER_KEY = "tunelab.artifact_folder"
 
 
 class Study:
@@ -39,6 +44,7 @@ class Study:
         storage: Storage,
         searcher: Searcher,
         scheduler: Scheduler,
+        artifacts: str | Path | None = None,
     ) -> None:
         self.study_id = record.study_id
         self.name = record.name
@@ -50,6 +56,7 @@ class Study:
         self.space = Space.from_dict(record.space)
         self.declared: tuple[str, ...] = tuple(record.user_attrs.get(_DECLARED_KEY, ()))
         self.user_attrs = dict(record.user_attrs)
+        self._artifact_root = artifacts
         if record.searcher_state:
             searcher.load_state_dict(record.searcher_state)
         if record.scheduler_state:
@@ -67,7 +74,38 @@ class Study:
             return True
         return a > b if self.mode == "max" else a < b
 
+    # -- checkpoints -----------------------------------------------------------------------
+    @property
+    def artifacts(self) -> ArtifactStore:
+        """The study's checkpoint store (see :mod:`tunelab.storage.artifacts` for where)."""
+        root = self._artifact_root or self.user_attrs.get(_ARTIFACT_ROOT_KEY)
+        base = Path(root) if root else default_artifact_root(self.storage)
+        folder = self.user_attrs.get(_ARTIFACT_FOLDER_KEY) or (
+            f"{safe_folder_name(self.name)}-{self.study_id}"
+        )
+        return ArtifactStore(base / str(folder))
+
+    def checkpoint(self, number: int) -> Any | None:
+        """Trial ``number``'s latest checkpoint (None if it saved none): the weights of a
+        trial that was paused, for instance."""
+        store = self.artifacts
+        ref = store.latest(number)
+        return None if ref is None else store.load(ref)
+
     # -- running ---------------------------------------------------------------------------
+    def plan(
+        self,
+        *,
+        max_trials: int | None = None,
+        max_epochs: int | None = None,
+        max_seconds: float | None = None,
+    ) -> Plan:
+        """What the scheduler will run from a fresh start under this budget: for
+        Hyperband, each bracket's trials and epochs per rung and the total epochs.
+        ``print(study.plan(max_epochs=800))`` shows it as a table."""
+        budget = Budget(max_trials=max_trials, max_epochs=max_epochs, max_seconds=max_seconds)
+        return make_scheduler(self.scheduler.spec()).plan(budget)
+
     def optimize(
         self,
         objective: Objective,
@@ -191,12 +229,17 @@ def create_study(
     space: Space | Mapping[str, Any] | str | Path | None = None,
     load_if_exists: bool = False,
     user_attrs: Mapping[str, Any] | None = None,
+    artifacts: str | Path | None = None,
 ) -> Study:
     """Create a study (or load it with ``load_if_exists=True``).
 
     ``storage`` defaults to ``tunelab.db`` in the working directory; ``":memory:"``
     keeps everything in this process. ``space`` declares parameters up front (a
     Space, a dict in the YAML form, or a YAML file); the objective may define more.
+    ``artifacts`` is the folder for checkpoints (default: ``<file>.artifacts`` beside a
+    SQLite file, a temporary folder for ``":memory:"``, else ``$TUNELAB_ARTIFACTS`` or
+    ``./tunelab-artifacts``); give a shared folder when workers on several machines
+    share a PostgreSQL study.
     """
     if mode not in ("min", "max"):
         raise ConfigError(f"mode must be 'min' or 'max', got {mode!r}")
@@ -211,6 +254,9 @@ def create_study(
         search.check(declared_space)
     attrs = dict(user_attrs or {})
     attrs[_DECLARED_KEY] = declared_space.names
+    attrs[_ARTIFACT_FOLDER_KEY] = f"{safe_folder_name(name)}-{uuid.uuid4().hex[:8]}"
+    if artifacts is not None:
+        attrs[_ARTIFACT_ROOT_KEY] = str(Path(artifacts).expanduser().resolve())
     try:
         record = store.create_study(
             name,
@@ -227,7 +273,7 @@ def create_study(
                 f"a study named {name!r} already exists in {store.url}; "
                 "use load_study() or create_study(..., load_if_exists=True)"
             ) from None
-        study = load_study(name, storage=store)
+        study = load_study(name, storage=store, artifacts=artifacts)
         if study.metric != metric or study.mode != mode:
             raise ConfigError(
                 f"study {name!r} exists with metric {study.metric!r} ({study.mode}), "
@@ -241,10 +287,15 @@ def load_study(
     name: str,
     *,
     storage: str | Path | Storage | None = None,
+    artifacts: str | Path | None = None,
 ) -> Study:
-    """Open an existing study with its searcher and scheduler as they were stored."""
+    """Open an existing study with its searcher and scheduler as they were stored.
+
+    ``artifacts`` overrides the checkpoint root the study was created with (a shared
+    folder mounted elsewhere on this machine, say)."""
     store = make_storage(storage)
     record = store.get_study(name)
     search = make_searcher(record.searcher)
     schedule = make_scheduler(record.scheduler)
-    return Study(record, store, search, schedule)
+    root = Path(artifacts).expanduser().resolve() if artifacts is not None else None
+    return Study(record, store, search, schedule, artifacts=root)

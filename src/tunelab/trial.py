@@ -13,11 +13,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tunelab.errors import ConfigError
 from tunelab.hyperparameters import HyperParameters
 from tunelab.space import Config, Param, Space, Value
+
+if TYPE_CHECKING:
+    from tunelab.storage.artifacts import TrialCheckpoints
 
 
 class TrialStatus(str, Enum):
@@ -153,6 +156,11 @@ class Trial:
     ``trial.hp`` defines and reads hyperparameters; ``trial.report(step, metric=value)``
     stores per-step metrics; ``trial.budget`` is how many steps (epochs) the scheduler
     gives this trial (None: the objective's own choice).
+
+    Checkpoints: pass ``checkpoint=`` to ``report`` (a function returning the state, or
+    the state) and start from ``trial.load_checkpoint()``; a trial that is resumed, or
+    cloned by PBT, gets the state to continue from there and trains epochs
+    ``state_epoch + 1 .. trial.budget``.
     """
 
     def __init__(
@@ -167,6 +175,7 @@ class Trial:
         metric: str = "value",
         mode: str = "min",
         declared: frozenset[str] = frozenset(),
+        checkpoints: TrialCheckpoints | None = None,
     ) -> None:
         self.number = number
         self.budget = budget
@@ -179,6 +188,7 @@ class Trial:
         self._channel = channel
         self._decision = Decision.CONTINUE
         self._last_step: int | None = None
+        self._checkpoints = checkpoints
         self.hp = HyperParameters(resolver=self._resolve, space=space)
         # Declared parameters (given to the study up front) are active from the start,
         # so trial.params holds them even if the objective reads them with hp.get.
@@ -205,12 +215,23 @@ class Trial:
 
     # -- reporting --------------------------------------------------------------------
     def report(
-        self, step: int, metrics: Mapping[str, Any] | None = None, **kwargs: Any
+        self,
+        step: int,
+        metrics: Mapping[str, Any] | None = None,
+        *,
+        checkpoint: Any = None,
+        **kwargs: Any,
     ) -> Decision:
         """Store ``metrics`` for ``step``; raises TrialPruned/TrialPaused when told to stop.
 
         Steps must increase. Values must be finite numbers; a NaN is stored as reported
         but the study metric is checked when the trial ends.
+
+        ``checkpoint`` is a zero-argument function returning the state to save (or the
+        state itself). It is called only when tunelab needs the state at this step (the
+        scheduler pauses the trial, to resume or clone it later), and the state is stored
+        before ``report`` returns or raises. Without one, a paused trial restarts from
+        scratch when it is resumed.
         """
         values: dict[str, Any] = dict(metrics or {})
         values.update(kwargs)
@@ -227,6 +248,13 @@ class Trial:
         clean = {k: _to_float(k, v) for k, v in values.items()}
         # A decision may arrive as plain text from another process.
         self._decision = Decision(self._channel.report(self.number, step, clean, self.params))
+        if (
+            self._decision is Decision.PAUSE
+            and checkpoint is not None
+            and self._checkpoints is not None
+        ):
+            state = checkpoint() if callable(checkpoint) else checkpoint
+            self._checkpoints.save(step, state)
         self._last_step = step
         self._last_metrics = clean
         if self.metric in clean and math.isfinite(clean[self.metric]):
@@ -236,6 +264,11 @@ class Trial:
         if self._decision is Decision.PAUSE:
             raise TrialPaused(f"trial {self.number} paused by the scheduler at step {step}")
         return self._decision
+
+    def load_checkpoint(self) -> Any | None:
+        """The state to start from: this trial's own last checkpoint when it is resumed,
+        the donor's checkpoint when PBT cloned it, None when it starts from scratch."""
+        return None if self._checkpoints is None else self._checkpoints.load()
 
     def best_reported(self) -> float | None:
         """The best finite value of the study metric reported so far (None if none)."""

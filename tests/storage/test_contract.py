@@ -496,6 +496,20 @@ def test_waiting_trials_start_oldest_first(storage: Storage, study_name: NameFac
     assert [t.status for t in storage.get_trials(study.study_id)] == [TrialStatus.RUNNING] * 3
 
 
+def test_starting_a_waiting_trial_adds_scheduler_meta(
+    storage: Storage, study_name: NameFactory
+) -> None:
+    study = new_study(storage, study_name("queue-meta"))
+    queued = new_trial(storage, study, status=TrialStatus.WAITING, budget=None)
+    started = storage.start_waiting_trial(
+        study.study_id, worker="w", budget=3, meta={"scheduler": {"bracket": 2}}
+    )
+    assert started is not None and started.trial_id == queued.trial_id
+    expected = {"origin": "searcher", "rung": 0, "scheduler": {"bracket": 2}}
+    assert started.meta == expected
+    assert storage.get_trial(queued.trial_id).meta == expected
+
+
 def test_waiting_trials_of_other_studies_are_not_taken(
     storage: Storage, study_name: NameFactory
 ) -> None:

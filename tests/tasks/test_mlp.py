@@ -210,7 +210,7 @@ def test_options_and_registry() -> None:
 
 
 def test_registry_errors_name_the_problem() -> None:
-    with pytest.raises(ConfigError, match=r"^unknown task 'x'; available: digits_mlp$"):
+    with pytest.raises(ConfigError, match=r"^unknown task 'x'; available: .*digits_mlp"):
         make_task("x")
     with pytest.raises(ConfigError, match="'epoch'"):
         make_task("digits_mlp", epoch=5)

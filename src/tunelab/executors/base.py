@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Literal
 from tunelab.configurable import Configurable
 from tunelab.errors import SpaceError
 from tunelab.space import Config, Space
+from tunelab.storage.artifacts import ArtifactStore, CheckpointRef, TrialCheckpoints
 from tunelab.storage.base import TrialOutcome
 from tunelab.trial import FailureKind, Trial, TrialChannel, TrialPaused, TrialPruned, TrialStatus
 
@@ -29,7 +30,12 @@ Objective = Callable[[Trial], Any]
 
 @dataclass(frozen=True)
 class TrialJob:
-    """Everything needed to run one trial, as plain (picklable) data."""
+    """Everything needed to run one trial, as plain (picklable) data.
+
+    ``artifact_dir`` is the study's checkpoint folder (None: no checkpoints) and
+    ``restore`` the checkpoint the trial starts from (its own when resumed, the donor's
+    when cloned by PBT).
+    """
 
     study_name: str
     metric: str
@@ -40,6 +46,8 @@ class TrialJob:
     budget: int | None
     space: Space
     declared: frozenset[str] = frozenset()
+    artifact_dir: str | None = None
+    restore: CheckpointRef | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,11 @@ def run_trial(objective: Objective, job: TrialJob, channel: TrialChannel) -> Tri
         metric=job.metric,
         mode=job.mode,
         declared=job.declared,
+        checkpoints=(
+            TrialCheckpoints(ArtifactStore(job.artifact_dir), job.number, job.restore)
+            if job.artifact_dir is not None
+            else None
+        ),
     )
     try:
         result = objective(trial)

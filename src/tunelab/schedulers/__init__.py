@@ -13,6 +13,7 @@ from tunelab.configurable import build_from_spec, load_registered
 from tunelab.schedulers.base import (
     Action,
     Done,
+    Prune,
     Resume,
     Scheduler,
     SchedulerView,
@@ -21,7 +22,13 @@ from tunelab.schedulers.base import (
 )
 
 SCHEDULERS: dict[str, str] = {
+    "asha": "tunelab.schedulers.asha:ASHAScheduler",
+    "bohb": "tunelab.schedulers.bohb:BOHBScheduler",
     "fifo": "tunelab.schedulers.fifo:FIFOScheduler",
+    "halving": "tunelab.schedulers.halving:HalvingScheduler",
+    "hyperband": "tunelab.schedulers.hyperband:HyperbandScheduler",
+    "median": "tunelab.schedulers.median:MedianStoppingScheduler",
+    "pbt": "tunelab.schedulers.pbt:PBTScheduler",
 }
 """Registry: name -> "module:class", imported on first use."""
 
@@ -29,6 +36,7 @@ __all__ = [
     "SCHEDULERS",
     "Action",
     "Done",
+    "Prune",
     "Resume",
     "Scheduler",
     "SchedulerView",

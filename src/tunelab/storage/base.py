@@ -174,11 +174,17 @@ class Storage(ABC):
 
     @abstractmethod
     def start_waiting_trial(
-        self, study_id: int, *, worker: str | None, budget: int | None = None
+        self,
+        study_id: int,
+        *,
+        worker: str | None,
+        budget: int | None = None,
+        meta: dict[str, Any] | None = None,
     ) -> TrialRecord | None:
         """Atomically turn the oldest WAITING trial into RUNNING and return it (None if none).
 
-        ``budget``, when given, replaces the budget the trial was queued with."""
+        ``budget``, when given, replaces the budget the trial was queued with; ``meta``
+        entries (a scheduler's bookkeeping) are added to the trial's meta."""
 
     @abstractmethod
     def resume_trial(self, trial_id: int, *, budget: int | None, worker: str | None) -> TrialRecord:

@@ -229,7 +229,12 @@ class MemoryStorage(Storage):
             return self._with_reports(record)
 
     def start_waiting_trial(
-        self, study_id: int, *, worker: str | None, budget: int | None = None
+        self,
+        study_id: int,
+        *,
+        worker: str | None,
+        budget: int | None = None,
+        meta: dict[str, Any] | None = None,
     ) -> TrialRecord | None:
         with self._lock:
             for trial_id in self._study_trials.get(study_id, []):
@@ -241,6 +246,7 @@ class MemoryStorage(Storage):
                         started_at=time.time(),
                         worker=worker,
                         budget=budget if budget is not None else t.budget,
+                        meta={**t.meta, **copy.deepcopy(meta)} if meta else t.meta,
                     )
                     self._trials[trial_id] = started
                     return self._with_reports(started)

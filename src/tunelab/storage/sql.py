@@ -480,7 +480,12 @@ class SqlStorage(Storage):
         )
 
     def start_waiting_trial(
-        self, study_id: int, *, worker: str | None, budget: int | None = None
+        self,
+        study_id: int,
+        *,
+        worker: str | None,
+        budget: int | None = None,
+        meta: dict[str, Any] | None = None,
     ) -> TrialRecord | None:
         now = time.time()
         with self._write() as conn:
@@ -495,6 +500,12 @@ class SqlStorage(Storage):
             trial_id = conn.execute(query).scalar()
             if trial_id is None:
                 return None
+            extra: dict[str, Any] = {} if budget is None else {"budget": budget}
+            if meta:
+                stored = conn.execute(
+                    sa.select(trials.c.meta).where(trials.c.id == trial_id)
+                ).scalar()
+                extra["meta"] = _dumps({**(_loads(stored) or {}), **meta})
             conn.execute(
                 sa.update(trials)
                 .where(trials.c.id == trial_id)
@@ -503,7 +514,7 @@ class SqlStorage(Storage):
                     started_at=now,
                     heartbeat_at=self._clock(),
                     worker=worker,
-                    **({} if budget is None else {"budget": budget}),
+                    **extra,
                 )
             )
             return self._load_trial(conn, trial_id)

@@ -15,6 +15,7 @@ from tunelab.tasks.base import Task
 
 TASKS: dict[str, str] = {
     "digits_mlp": "tunelab.tasks.mlp:DigitsMLP",
+    "synthetic_curves": "tunelab.tasks.curves:LearningCurves",
 }
 """Task name -> ``"module:ClassName"``."""
 

@@ -1,0 +1,108 @@
+"""ASHA: asynchronous successive halving (Li et al. 2020), promotion-based.
+
+Rungs sit at ``min_epochs * eta^k`` epochs (and ``max_epochs`` last). A trial trains up
+to its rung and pauses there with its checkpoint. Whenever a worker is free, ASHA looks
+from the highest rung down for a trial in the top ``1/eta`` of the trials recorded at
+its rung that has not been promoted yet, and resumes the best such trial up to the next
+rung; if there is none, it starts a new trial at the bottom rung. It never waits for a
+rung to fill: early promotions are decided on the trials seen so far.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tunelab.budget import Budget
+from tunelab.schedulers.base import (
+    Action,
+    Resume,
+    Scheduler,
+    SchedulerView,
+    Start,
+    pause_at_budget,
+    rank_key,
+    value_at,
+)
+from tunelab.schedulers.halving import check_epochs
+from tunelab.schedulers.plan import BracketPlan, Plan, RungPlan
+from tunelab.trial import Decision, TrialRecord, TrialStatus
+
+
+class ASHAScheduler(Scheduler):
+    """Asynchronous successive halving from ``min_epochs`` to ``max_epochs``, keeping the
+    top ``1/eta`` of every rung (``eta`` default 3)."""
+
+    name = "asha"
+
+    def __init__(self, *, max_epochs: int, min_epochs: int = 1, eta: int = 3) -> None:
+        check_epochs(self.name, min_epochs, max_epochs, eta)
+        self.max_epochs = max_epochs
+        self.min_epochs = min_epochs
+        self.eta = eta
+
+    @property
+    def rungs(self) -> list[int]:
+        """The epochs at which trials are recorded and may be promoted."""
+        out, r = [], self.min_epochs
+        while r < self.max_epochs:
+            out.append(r)
+            r *= self.eta
+        return [*out, self.max_epochs]
+
+    def on_report(
+        self, trial: TrialRecord, step: int, metrics: Any, view: SchedulerView
+    ) -> Decision:
+        return pause_at_budget(trial, step, self.max_epochs)
+
+    def next(self, view: SchedulerView) -> Action:
+        rungs = self.rungs
+        trials = [*view.finished, *view.running, *view.paused]
+        last_step = {t.number: max((r.step for r in t.reports), default=0) for t in trials}
+        for k in range(len(rungs) - 2, -1, -1):
+            recorded = []
+            for t in trials:
+                value = (
+                    value_at(t, view.metric, rungs[k]) if last_step[t.number] >= rungs[k] else None
+                )
+                if value is not None:
+                    recorded.append((value, t.number, t))
+            recorded.sort(key=rank_key(view.mode))
+            for _, number, t in recorded[: len(recorded) // self.eta]:
+                if t.status is TrialStatus.PAUSED and (t.budget or 0) <= rungs[k]:
+                    return Resume(number, budget=rungs[k + 1])
+        return Start(budget=rungs[0], meta={"asha_rung": 0})
+
+    def plan(self, budget: Budget) -> Plan:
+        rungs = self.rungs
+        # In the long run rung k holds about 1/eta^k of the trials started.
+        per_trial = sum((r - (rungs[k - 1] if k else 0)) / self.eta**k for k, r in enumerate(rungs))
+        started = None
+        if budget.max_epochs is not None:
+            started = int(budget.max_epochs / per_trial)
+        if budget.max_trials is not None:
+            started = min(started, budget.max_trials) if started else budget.max_trials
+        brackets: tuple[BracketPlan, ...] = ()
+        if started:
+            shape, previous = [], 0
+            for k, r in enumerate(rungs):
+                n = started // self.eta**k
+                shape.append(RungPlan(n, r, n * (r - previous)))
+                previous = r
+            brackets = (BracketPlan("asha", tuple(shape)),)
+        epochs = budget.max_epochs if budget.max_epochs is not None else None
+        if epochs is None and brackets:
+            epochs = brackets[0].epochs
+        return Plan(
+            self.name,
+            f"rungs at {', '.join(map(str, rungs))} epochs, eta={self.eta}; promotes the top "
+            f"1/{self.eta} of each rung as soon as a worker is free",
+            budget,
+            brackets,
+            total_trials=started,
+            total_epochs=epochs,
+            exact=False,
+            notes=(
+                "asha keeps starting trials until the budget ends; the counts per rung are "
+                "what it reaches in the long run, the actual ones depend on the results",
+            ),
+        )

@@ -46,7 +46,9 @@ case "${1:-}" in
     ;;
   stop)
     BIN=$(pg_bin)
-    [ -n "$BIN" ] && [ -d "$DIR/data" ] && as_owner "$BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null
+    if [ -n "$BIN" ] && [ -f "$DIR/data/postmaster.pid" ]; then
+      as_owner "$BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null
+    fi
     ;;
   *)
     echo "usage: bash scripts/postgres.sh install|start|stop" >&2

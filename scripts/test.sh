@@ -16,9 +16,13 @@ fi
 # The storage contract suite also runs against a real PostgreSQL server: a throwaway one
 # when the PostgreSQL binaries are installed (.ci/run installs them) and no URL is given.
 if [ -z "${TUNELAB_TEST_POSTGRES_URL:-}" ] && ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then
+  # Its own folder and a free port, so test runs side by side do not meet.
+  TUNELAB_PG_DIR=$(mktemp -d /tmp/tunelab-pg.XXXXXX)
+  TUNELAB_PG_PORT=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  export TUNELAB_PG_DIR TUNELAB_PG_PORT
   TUNELAB_TEST_POSTGRES_URL=$(bash scripts/postgres.sh start)
   export TUNELAB_TEST_POSTGRES_URL
-  trap 'bash scripts/postgres.sh stop' EXIT
+  trap 'bash scripts/postgres.sh stop; rm -rf "$TUNELAB_PG_DIR"' EXIT
 fi
 
 echo "== ruff"

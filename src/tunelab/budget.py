@@ -8,9 +8,14 @@ running time over all ``optimize`` calls, so a resumed study keeps its clock.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tunelab.errors import ConfigError
+
+if TYPE_CHECKING:
+    from tunelab.trial import TrialRecord
 
 
 @dataclass(frozen=True)
@@ -67,3 +72,14 @@ class BudgetUsage:
         ):
             parts.append(f"{label} {used}" + (f"/{limit}" if limit is not None else ""))
         return ", ".join(parts)
+
+
+def counted_trials(trials: Iterable[TrialRecord]) -> int:
+    """How many trials use up ``max_trials``: finished ones that reached a verdict
+    (completed, pruned, failed by the objective or its worker), except attempts that a
+    retry replaced. Interrupted trials are always retried, so they never count."""
+    trials = list(trials)
+    retried = {t.retry_of for t in trials if t.retry_of is not None}
+    return sum(
+        t.status.is_finished and t.counts_toward_budget and t.number not in retried for t in trials
+    )

@@ -111,11 +111,16 @@ def run(
             load_if_exists=True,
         )
         budget = cfg.budget
+        from tunelab.executors import make_executor
+
+        options = {} if cfg.n_workers is None else {"n_workers": cfg.n_workers}
         study.optimize(
             objective,
             max_trials=budget.max_trials,
             max_epochs=budget.max_epochs,
             max_seconds=budget.max_seconds,
+            executor=make_executor(cfg.executor, **options),
+            max_retries=cfg.max_retries,
             quiet=quiet,
         )
         best = study.best_trial
@@ -187,6 +192,42 @@ def list_studies(storage: StorageOption = None) -> None:
                 s.name, s.metric, s.mode, str(s.n_trials), str(s.n_completed), _fmt(s.best_value)
             )
         out.print(table)
+
+
+@app.command()
+def worker(
+    study: Annotated[str, typer.Option("--study", help="The study to work on.")],
+    storage: StorageOption = None,
+    objective: Annotated[
+        str | None,
+        typer.Option(help="module:function or file.py:function (default: the study's)."),
+    ] = None,
+    max_trials: Annotated[int | None, typer.Option(help="Override the study's budget.")] = None,
+    max_epochs: Annotated[int | None, typer.Option(help="Override the study's budget.")] = None,
+    max_seconds: Annotated[float | None, typer.Option(help="Override the study's budget.")] = None,
+    executor: Annotated[str, typer.Option(help="inline, processes or ray.")] = "inline",
+    n_workers: Annotated[int | None, typer.Option(help="Processes or Ray actors.")] = None,
+    max_retries: Annotated[int, typer.Option(help="Rerun failed trials.")] = 0,
+    lease_seconds: Annotated[float, typer.Option(help="Lease of a running trial.")] = 60.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Join a study as one more worker (start any number, on any machine reaching the storage)."""
+    with _user_errors():
+        from tunelab.worker import run_worker
+
+        run_worker(
+            study,
+            storage=str(_open_existing(storage).url),
+            objective=objective,
+            max_trials=max_trials,
+            max_epochs=max_epochs,
+            max_seconds=max_seconds,
+            executor=executor,
+            n_workers=n_workers,
+            max_retries=max_retries,
+            lease_seconds=lease_seconds,
+            quiet=quiet,
+        )
 
 
 @app.command()

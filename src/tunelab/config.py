@@ -11,6 +11,9 @@ searcher: sobol                   # or {name: grid, points: 5}
 scheduler: fifo
 seed: 0
 budget: {max_trials: 20}          # and/or max_epochs, max_seconds
+executor: inline                  # or processes / ray, or {name: processes, threads_per_trial: 1}
+n_workers: 2                      # for processes / ray
+max_retries: 0                    # rerun failed trials from their last checkpoint
 space:                            # optional declared parameters
   x: {type: float, min: -5, max: 10}
 final_evaluation: true            # retrain the best on train+val, score on test
@@ -43,6 +46,9 @@ _KEYS = {
     "budget",
     "space",
     "final_evaluation",
+    "executor",
+    "n_workers",
+    "max_retries",
 }
 
 
@@ -63,6 +69,9 @@ class RunConfig:
     seed: int | None = None
     space: dict[str, Any] | None = None
     final_evaluation: bool = False
+    executor: str | dict[str, Any] = "inline"
+    n_workers: int | None = None
+    max_retries: int = 0
     base_dir: Path = Path()
 
 
@@ -118,8 +127,53 @@ def load_run_config(path: str | Path) -> RunConfig:
         seed=seed,
         space=data.get("space"),
         final_evaluation=bool(data.get("final_evaluation", False)),
+        executor=_executor_spec(path, data.get("executor", "inline")),
+        n_workers=_positive_int(path, "n_workers", data.get("n_workers")),
+        max_retries=_positive_int(path, "max_retries", data.get("max_retries"), zero=True) or 0,
         base_dir=path.resolve().parent,
     )
+
+
+def _executor_spec(path: Path, raw: object) -> str | dict[str, Any]:
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, Mapping) and "name" in raw:
+        return dict(raw)
+    raise ConfigError(f"{path}: executor must be a name or {{name: ..., options...}}, got {raw!r}")
+
+
+def _positive_int(path: Path, key: str, raw: object, *, zero: bool = False) -> int | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < (0 if zero else 1):
+        bound = "a non-negative" if zero else "a positive"
+        raise ConfigError(f"{path}: {key} must be {bound} integer, got {raw!r}")
+    return raw
+
+
+def _import_file(file: Path) -> Any:
+    """Import a .py file as the module its name says, with its folder on sys.path, so
+    worker processes (which start with this sys.path) can import it by name too."""
+    folder, name = str(file.parent), file.stem
+    existing = sys.modules.get(name)
+    if existing is not None:
+        if Path(getattr(existing, "__file__", "") or "").resolve() == file:
+            return existing
+        # Another module already has that name: load this one under a private name
+        # (it then works inline, not in worker processes).
+        spec = importlib.util.spec_from_file_location(f"tunelab_objective_{name}", file)
+        if spec is None or spec.loader is None:
+            raise ConfigError(f"cannot import {file}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        return module
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise ConfigError(f"cannot import {file}: {exc}") from None
 
 
 def import_objective(reference: str, base_dir: Path = Path()) -> Callable[..., Any]:
@@ -135,13 +189,7 @@ def import_objective(reference: str, base_dir: Path = Path()) -> Callable[..., A
             file = base_dir / file
         if not file.is_file():
             raise ConfigError(f"objective file {file} does not exist")
-        module_name = f"tunelab_objective_{file.stem}"
-        spec = importlib.util.spec_from_file_location(module_name, file)
-        if spec is None or spec.loader is None:
-            raise ConfigError(f"cannot import {file}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
+        module = _import_file(file.resolve())
     else:
         try:
             module = importlib.import_module(target)

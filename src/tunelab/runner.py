@@ -6,6 +6,19 @@ and writes every change before acting on it: a report is committed before the
 objective continues, a trial's result and the searcher state it produced are
 committed together.
 
+Several workers can share a study (``tunelab worker``, or ``optimize`` in several
+processes or on several machines with one database). Every write that changes shared
+state (a new trial, a finished one, searcher or scheduler state) carries the study's
+state version it was computed from; if another worker wrote in between, storage refuses
+it (:class:`~tunelab.storage.base.StaleStateError`) and this worker refreshes its view
+and decides again. So trial numbers stay unique, ``max_trials`` is exact across
+workers, and searcher and scheduler state is shared without a lock held while trials
+run.
+
+Leases: each worker renews the lease of its running trials from a background thread.
+A trial whose lease expired (its worker or machine is gone) is failed or queued again
+(``lease_expired="requeue"``, the default) by whichever worker notices first.
+
 Paused trials: a trial the scheduler pauses keeps its checkpoint in the study's
 artifact store and is resumed from it (``Resume``) or ended (``Prune``). When the study
 ends cleanly (budget used, scheduler done, searcher exhausted) every trial still paused
@@ -16,12 +29,15 @@ PAUSED, and the next ``optimize`` resumes them.
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from tunelab.budget import Budget, BudgetUsage
-from tunelab.executors.base import Executor, Objective, TrialEnded, TrialJob
+from tunelab.budget import Budget, BudgetUsage, counted_trials
+from tunelab.errors import StudyExhaustedError
+from tunelab.executors.base import Executor, Objective, TrialEnded, TrialJob, outcome_from_result
 from tunelab.processes import is_alive, process_identity
 from tunelab.progress import ProgressDisplay
 from tunelab.schedulers.base import (
@@ -35,13 +51,14 @@ from tunelab.schedulers.base import (
     best_value,
 )
 from tunelab.searchers.base import History
-from tunelab.space import Config, Param, Value
-from tunelab.storage.artifacts import CheckpointRef
-from tunelab.storage.base import StudyUpdate, TrialOutcome
+from tunelab.space import Config, Param, Space, Value
+from tunelab.storage.artifacts import CheckpointRef, TrialCheckpoints
+from tunelab.storage.base import FinishedTrialError, StaleStateError, StudyUpdate, TrialOutcome
 from tunelab.trial import (
     Decision,
     FailureKind,
     Report,
+    Trial,
     TrialChannel,
     TrialRecord,
     TrialStatus,
@@ -51,53 +68,97 @@ if TYPE_CHECKING:
     from tunelab.study import Study
 
 _POLL_SECONDS = 0.2
+_T = TypeVar("_T")
+LeaseExpiry = Literal["fail", "requeue"]
+_RETRYABLE = (FailureKind.OBJECTIVE_ERROR, FailureKind.WORKER_LOST)
 
 
 @dataclass
 class _Running:
-    """A running trial: its record kept current (params, reports) as it reports."""
+    """A trial this worker runs: its record kept current (params, reports) as it reports."""
 
     record: TrialRecord
     params_written: int = 0
+    taken_over: bool = False  # another worker ended it after its lease expired
+
+
+class _Heartbeat(threading.Thread):
+    """Renews the leases of this worker's running trials while it works."""
+
+    def __init__(self, runner: StudyRunner, interval: float) -> None:
+        super().__init__(name="tunelab-heartbeat", daemon=True)
+        self._runner = runner
+        self._interval = interval
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self._interval):
+            ids = [r.record.trial_id for r in list(self._runner._running.values())]
+            try:
+                self._runner.study.storage.renew_leases(ids)
+            except Exception:  # a missed beat is retried; the lease is longer than a beat
+                continue
+
+    def stop(self) -> None:
+        self._stop_event.set()
 
 
 class StudyRunner(TrialChannel):
-    """Runs one ``optimize`` call of a study. Not reusable."""
+    """Runs one ``optimize`` call of a study, or serves its ask/tell trials."""
 
     def __init__(
         self,
         study: Study,
-        objective: Objective,
+        objective: Objective | None,
         budget: Budget,
-        executor: Executor,
+        executor: Executor | None,
         progress: ProgressDisplay,
+        *,
+        lease_seconds: float = 60.0,
+        lease_expired: LeaseExpiry = "requeue",
+        max_retries: int = 0,
     ) -> None:
         self.study = study
         self.objective = objective
         self.budget = budget
         self.executor = executor
         self.progress = progress
+        self.lease_seconds = lease_seconds
+        self.lease_expired = lease_expired
+        self.max_retries = max_retries
         self.worker = process_identity()
         self.usage = BudgetUsage()
+        self.artifacts = study.artifacts
+        self._trials: dict[int, TrialRecord] = {}  # every trial known, but those running here
         self._finished: list[TrialRecord] = []
-        self._pending_other: list[TrialRecord] = []
-        self._running: dict[int, _Running] = {}
+        self._finished_numbers: set[int] = set()
+        self._live: dict[int, TrialRecord] = {}  # other workers' running or queued trials
+        self._running: dict[int, _Running] = {}  # the trials this worker runs
         self._paused: dict[int, TrialRecord] = {}
-        self._maybe_waiting = False
+        self._retried: set[int] = set()  # trials another trial retries (they do not count)
+        self._version = 0
         self._last_searcher_state = ""
         self._last_scheduler_state = ""
         self._clock = time.monotonic()
+        self._stored_seconds = 0.0  # the study's clock as last written or read
+        self._pending_elapsed = 0.0  # this worker's running time not written yet
+        self._next_lease_check = 0.0
         self._stop_reason: str | None = None
         self._best: TrialRecord | None = None
-        self.artifacts = study.artifacts
         self._ended_here: list[int] = []
         self._warned_no_checkpoint = False
+        self._heartbeat: _Heartbeat | None = None
+        self._started = False
 
     # -- views given to the searcher and scheduler -------------------------------------
+    def _others(self, *statuses: TrialStatus) -> list[TrialRecord]:
+        """Other workers' trials that are running or queued."""
+        return [t for t in self._live.values() if t.status in statuses]
+
     def _history(self) -> History:
         pending = [r.record for r in self._running.values()]
         pending.extend(self._paused.values())
-        pending.extend(self._pending_other)
+        pending.extend(self._others(TrialStatus.RUNNING, TrialStatus.WAITING))
         return History(
             space=self.study.space,
             metric=self.study.metric,
@@ -107,93 +168,251 @@ class StudyRunner(TrialChannel):
         )
 
     def _view(self) -> SchedulerView:
+        running = [r.record for r in self._running.values()]
+        running.extend(self._others(TrialStatus.RUNNING))
         return SchedulerView(
             metric=self.study.metric,
             mode=self.study.mode,
             finished=self._finished,
-            running=[r.record for r in self._running.values()],
+            running=running,
             paused=list(self._paused.values()),
             space=self.study.space,
         )
 
+    # -- shared state --------------------------------------------------------------------
     def _state_update(self, *, space: bool = False, elapsed: bool = False) -> StudyUpdate:
-        """Searcher/scheduler state that changed since the last write (and elapsed time)."""
+        """Searcher/scheduler state changed since the last write (and elapsed time),
+        to be written only if the study is still at the version this worker last saw."""
         searcher_state = scheduler_state = None
         text = json.dumps(self.study.searcher.state_dict(), sort_keys=True)
         if text != self._last_searcher_state:
-            self._last_searcher_state = text
             searcher_state = json.loads(text)
         text = json.dumps(self.study.scheduler.state_dict(), sort_keys=True)
         if text != self._last_scheduler_state:
-            self._last_scheduler_state = text
             scheduler_state = json.loads(text)
-        delta = 0.0
         if elapsed:
-            now = time.monotonic()
-            delta, self._clock = now - self._clock, now
-            self.usage.seconds += delta
+            self._tick()
         return StudyUpdate(
             searcher_state=searcher_state,
             scheduler_state=scheduler_state,
             space=self.study.space.to_dict() if space else None,
-            elapsed_delta=delta,
+            elapsed_delta=self._pending_elapsed if elapsed else 0.0,
+            expected_version=self._version,
         )
+
+    def _tick(self) -> None:
+        """Move this worker's running time into the pending clock; update the usage."""
+        now = time.monotonic()
+        self._pending_elapsed += now - self._clock
+        self._clock = now
+        self.usage.seconds = self._stored_seconds + self._pending_elapsed
+
+    def _written(self, update: StudyUpdate) -> None:
+        """Record that ``update`` is stored: the version moved on by one."""
+        self._version += 1
+        if update.searcher_state is not None:
+            self._last_searcher_state = json.dumps(update.searcher_state, sort_keys=True)
+        if update.scheduler_state is not None:
+            self._last_scheduler_state = json.dumps(update.scheduler_state, sort_keys=True)
+        if update.elapsed_delta:
+            self._stored_seconds += update.elapsed_delta
+            self._pending_elapsed -= update.elapsed_delta
+
+    def _versioned(
+        self, write: Callable[[StudyUpdate], _T], decide: Callable[[], Any], **kw: bool
+    ) -> _T:
+        """``decide()`` then ``write(update)``; when another worker wrote first, refresh
+        and decide again (the decision may change with what the others did)."""
+        while True:
+            decide()
+            update = self._state_update(**kw)
+            try:
+                result = write(update)
+            except StaleStateError:
+                self._refresh()
+                continue
+            self._written(update)
+            return result
+
+    def _refresh(self) -> None:
+        """Reload the study's shared state and the trials that changed since last seen."""
+        storage, study = self.study.storage, self.study
+        record = storage.get_study(study.name)
+        self._version = record.state_version
+        self._stored_seconds = record.elapsed_seconds
+        self._tick()
+        from tunelab.schedulers import make_scheduler
+        from tunelab.searchers import make_searcher
+
+        if record.searcher_state is None:
+            study.searcher = make_searcher(record.searcher)
+        else:
+            study.searcher.load_state_dict(record.searcher_state)
+        if record.scheduler_state is None:
+            study.scheduler = make_scheduler(record.scheduler)
+        else:
+            study.scheduler.load_state_dict(record.scheduler_state)
+        study.scheduler.set_budget(self.budget)
+        self._last_searcher_state = json.dumps(record.searcher_state or {}, sort_keys=True)
+        self._last_scheduler_state = json.dumps(record.scheduler_state or {}, sort_keys=True)
+        for param in Space.from_dict(record.space):
+            if param.name not in study.space:
+                study.space.add(param)
+        live = [*self._live, *self._paused]
+        newest = max([*self._trials, *self._running], default=-1)
+        changed = storage.get_trials(study.study_id, numbers=live, min_number=newest + 1)
+        self._absorb(changed)
+
+    def _absorb(self, trials: list[TrialRecord]) -> None:
+        """Merge trials read from storage into this worker's view."""
+        for t in trials:
+            if t.number in self._running:
+                continue
+            self._trials[t.number] = t
+            self._paused.pop(t.number, None)
+            self._live.pop(t.number, None)
+            if t.retry_of is not None:
+                self._retried.add(t.retry_of)
+            if t.status is TrialStatus.PAUSED:
+                self._paused[t.number] = t
+            elif t.status.is_finished:
+                if t.number not in self._finished_numbers:
+                    self._finished_numbers.add(t.number)
+                    self._finished.append(t)
+            else:
+                self._live[t.number] = t
+        self._finished.sort(key=lambda t: t.number)
+        self._recount()
+
+    def _recount(self) -> None:
+        self.usage.trials = counted_trials([*self._finished, *self._live.values()])
+        self.usage.epochs = sum(t.steps_trained for t in self._trials.values()) + sum(
+            r.record.steps_trained for r in self._running.values()
+        )
+        self._best = None
+        for t in self._finished:
+            self._note_best(t)
+
+    def _counts(self, t: TrialRecord) -> bool:
+        """Whether a finished trial uses up the trial budget (a retried one does not)."""
+        return t.counts_toward_budget and t.number not in self._retried
 
     # -- set-up --------------------------------------------------------------------------
     def _load(self) -> None:
-        storage, study_id = self.study.storage, self.study.study_id
-        record = storage.get_study(self.study.name)
-        self.usage.seconds = record.elapsed_seconds
+        record = self.study.storage.get_study(self.study.name)
+        self._version = record.state_version
+        self._stored_seconds = self.usage.seconds = record.elapsed_seconds
         self._last_searcher_state = json.dumps(record.searcher_state or {}, sort_keys=True)
         self._last_scheduler_state = json.dumps(record.scheduler_state or {}, sort_keys=True)
-        for t in storage.get_trials(study_id):
-            if t.status.is_finished:
-                self._finished.append(t)
-                self._note_finished(t)
-            elif t.status is TrialStatus.PAUSED:
-                self._paused[t.number] = t
-            elif t.status is TrialStatus.WAITING:
-                self._pending_other.append(t)
-                self._maybe_waiting = True
-            elif t.status is TrialStatus.RUNNING:
-                self._pending_other.append(t)
-            self.usage.epochs += t.steps_trained
+        self._absorb(self.study.storage.get_trials(self.study.study_id))
 
     def _recover_interrupted(self) -> None:
-        """Fail the RUNNING trials whose process is gone and queue their configurations again."""
-        storage, study_id = self.study.storage, self.study.study_id
-        still_pending = []
-        for t in self._pending_other:
-            if t.status is not TrialStatus.RUNNING or is_alive(t.worker) is not False:
-                still_pending.append(t)
+        """End the RUNNING trials whose process on this host is gone, and queue them again."""
+        for t in self._others(TrialStatus.RUNNING):
+            if is_alive(t.worker) is not False:
                 continue
             pid = t.worker.rsplit(":", 2)[1] if t.worker else "?"
-            outcome = TrialOutcome(
-                TrialStatus.FAILED,
-                error=f"interrupted: the process that ran it (pid {pid}) is gone",
-                failure=FailureKind.INTERRUPTED,
+            retry = self._end_foreign(
+                t,
+                f"interrupted: the process that ran it (pid {pid}) is gone",
+                FailureKind.INTERRUPTED,
+                requeue=True,
             )
-            self._finished.append(storage.finish_trial(t.trial_id, outcome))
-            retry = storage.create_trial(
-                study_id,
-                proposal=t.proposal,
-                meta=t.meta,
-                budget=t.budget,
+            if retry is not None:
+                self.progress.message(
+                    f"trial {t.number} was interrupted (process {pid} gone): marked failed, "
+                    f"its configuration queued again as trial {retry.number}"
+                )
+
+    def _expire_leases(self) -> None:
+        """End trials whose workers stopped renewing their leases (checked now and then)."""
+        now = time.monotonic()
+        if now < self._next_lease_check:
+            return
+        self._next_lease_check = now + self.lease_seconds / 4
+        expired = self.study.storage.expired_trials(self.study.study_id, self.lease_seconds)
+        for t in expired:
+            if t.number in self._running:
+                continue
+            requeue = self.lease_expired == "requeue"
+            kind = FailureKind.INTERRUPTED if requeue else FailureKind.WORKER_LOST
+            reason = (
+                f"lease expired: no heartbeat from worker {t.worker} for more than "
+                f"{self.lease_seconds:g} s"
+            )
+            retry = self._end_foreign(t, reason, kind, requeue=requeue)
+            suffix = f", queued again as trial {retry.number}" if retry is not None else ""
+            self.progress.message(f"trial {t.number}: {reason}{suffix}")
+
+    def _end_foreign(
+        self, t: TrialRecord, reason: str, kind: FailureKind, *, requeue: bool
+    ) -> TrialRecord | None:
+        """End another worker's trial (gone, or silent too long); its retry when requeued."""
+        outcome = TrialOutcome(TrialStatus.FAILED, error=reason, failure=kind)
+        try:
+            stored = self._versioned(
+                lambda u: self.study.storage.finish_trial(t.trial_id, outcome, update=u),
+                lambda: None,
+            )
+        except FinishedTrialError:  # another worker ended it first
+            self._refresh()
+            return None
+        self._absorb([stored])
+        return self._queue_retry(stored) if requeue else None
+
+    def _queue_retry(self, failed: TrialRecord) -> TrialRecord:
+        retry = self._versioned(
+            lambda u: self.study.storage.create_trial(
+                self.study.study_id,
+                proposal={**failed.proposal, **failed.params},
+                meta=failed.meta,
+                budget=failed.budget,
                 status=TrialStatus.WAITING,
-                retry_of=t.number,
-            )
-            still_pending.append(retry)
-            self._maybe_waiting = True
-            self.progress.message(
-                f"trial {t.number} was interrupted (process {pid} gone): marked failed, "
-                f"its configuration queued again as trial {retry.number}"
-            )
-        self._pending_other = still_pending
+                retry_of=failed.number,
+                update=u,
+            ),
+            lambda: None,
+        )
+        self._absorb([retry])
+        return retry
+
+    def _attempts(self, t: TrialRecord) -> int:
+        """How many times this configuration ran: 1 plus its chain of retries before it."""
+        n, current = 1, t
+        while current.retry_of is not None and current.retry_of in self._trials:
+            n += 1
+            current = self._trials[current.retry_of]
+        return n
+
+    def _latest_checkpoint(self, t: TrialRecord) -> CheckpointRef | None:
+        """The newest checkpoint along a retry chain (the retried trials first)."""
+        current: TrialRecord | None = t
+        while current is not None:
+            ref = self.artifacts.latest(current.number)
+            if ref is not None:
+                return ref
+            current = self._trials.get(current.retry_of) if current.retry_of is not None else None
+        return None
+
+    def _start_session(self) -> None:
+        """Load the study, recover what crashed, start the heartbeat (once)."""
+        if self._started:
+            return
+        self._started = True
+        self._load()
+        self._recover_interrupted()
+        self._heartbeat = _Heartbeat(self, max(0.05, self.lease_seconds / 4))
+        self._heartbeat.start()
+
+    def close(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
 
     # -- the loop ------------------------------------------------------------------------
     def run(self) -> BudgetUsage:
-        self._load()
-        self._recover_interrupted()
+        assert self.executor is not None and self.objective is not None
+        self._start_session()
         self.progress.start(
             self._headline(),
             total=self.budget.max_trials,
@@ -207,60 +426,123 @@ class StudyRunner(TrialChannel):
             self._end_paused()
         finally:
             try:
+                self._interrupt_running()
                 update = self._state_update(elapsed=True)
-                if not update.is_empty:
-                    self.study.storage.update_study(self.study.study_id, update)
+                if (
+                    update.elapsed_delta
+                    or update.searcher_state is not None
+                    or update.scheduler_state is not None
+                ):
+                    self._write_study(update)
             finally:
+                self.close()
                 self.executor.shutdown()
                 self.progress.close(self._summary())
         return self.usage
 
+    def _write_study(self, update: StudyUpdate) -> None:
+        try:
+            self.study.storage.update_study(self.study.study_id, update)
+        except StaleStateError:  # another worker moved on: keep only the clock
+            update = StudyUpdate(elapsed_delta=update.elapsed_delta)
+            self.study.storage.update_study(self.study.study_id, update)
+        self._written(update)
+
+    def _interrupt_running(self) -> None:
+        """After Ctrl-C or an error: trials still running here were interrupted."""
+        for number in list(self._running):
+            running = self._running.pop(number)
+            if running.taken_over:
+                continue
+            outcome = TrialOutcome(
+                TrialStatus.FAILED,
+                error="interrupted: the study stopped while the trial ran",
+                failure=FailureKind.INTERRUPTED,
+            )
+            try:
+                stored = self.study.storage.finish_trial(running.record.trial_id, outcome)
+            except FinishedTrialError:
+                continue
+            self._absorb([stored])
+            self._queue_retry(stored)
+
     def _loop(self) -> None:
+        assert self.executor is not None
         exhausted = False
         while True:
+            self._expire_leases()
             self._stop_reason = self._stop_reason or self._limit_reached()
             while self._stop_reason is None and not exhausted and self.executor.capacity() > 0:
-                action = self.study.scheduler.next(self._view())
-                if isinstance(action, Start):
-                    if self._trial_limit_reached():
-                        # Running trials may still let the scheduler resume paused ones.
-                        if self.executor.running() == 0:
-                            self._stop_reason = "max_trials"
-                        break
-                    exhausted = not self._start(action)
-                elif isinstance(action, Resume):
-                    self._resume(action)
-                elif isinstance(action, Prune):
-                    self._prune(action.trial_number)
-                elif isinstance(action, Wait):
-                    break
-                elif isinstance(action, Done):
-                    self._stop_reason = action.reason
+                try:
+                    progressed, exhausted = self._act()
+                except StaleStateError:
+                    self._refresh()
+                    continue
+                if not progressed:
                     break
                 self._stop_reason = self._stop_reason or self._limit_reached()
             if exhausted and self._stop_reason is None:
                 self._stop_reason = "searcher exhausted"
             if self.executor.running() == 0:
                 if self._stop_reason is None and not exhausted:
+                    if self._others(TrialStatus.RUNNING, TrialStatus.WAITING):
+                        # Other workers' trials may still give the scheduler work.
+                        time.sleep(_POLL_SECONDS)
+                        self._refresh()
+                        continue
                     self._stop_reason = "the scheduler has nothing to run"
                 return
             for event in self.executor.poll(timeout=_POLL_SECONDS):
                 self._on_ended(event)
 
+    def _act(self) -> tuple[bool, bool]:
+        """Ask the scheduler what to do and do it: (something happened, searcher exhausted)."""
+        assert self.executor is not None
+        action = self.study.scheduler.next(self._view())
+        if isinstance(action, Start):
+            if self._trial_limit_reached() and not self._waiting():
+                # Running trials may still let the scheduler resume paused ones.
+                if self.executor.running() == 0 and not self._others(TrialStatus.RUNNING):
+                    self._stop_reason = "max_trials"
+                return False, False
+            record, restore = self._begin(action)
+            if record is None:
+                return False, True
+            self._submit(record, restore)
+        elif isinstance(action, Resume):
+            self._resume(action)
+        elif isinstance(action, Prune):
+            self._prune(action.trial_number)
+        elif isinstance(action, Wait):
+            return False, False
+        elif isinstance(action, Done):
+            self._stop_reason = action.reason
+            return False, False
+        return True, False
+
     def _limit_reached(self) -> str | None:
         """The epoch or seconds limit, once reached (trial counts only limit new trials)."""
         return self.usage.exhausted(replace(self.budget, max_trials=None))
 
-    def _trial_limit_reached(self) -> bool:
-        """Whether ``max_trials`` forbids a new trial: finished, running and paused count."""
-        limit = self.budget.max_trials
-        used = self.usage.trials + len(self._running) + len(self._paused)
-        return limit is not None and used >= limit
+    def _waiting(self) -> list[TrialRecord]:
+        return self._others(TrialStatus.WAITING)
 
-    def _submit(self, record: TrialRecord, restore: CheckpointRef | None = None) -> None:
-        self._running[record.number] = _Running(record, params_written=len(record.params))
-        declared = frozenset(self.study.declared)
-        job = TrialJob(
+    def _trial_limit_reached(self) -> bool:
+        """Whether ``max_trials`` forbids a new trial: finished, running, paused and queued
+        trials of every worker count."""
+        limit = self.budget.max_trials
+        if limit is None:
+            return False
+        used = (
+            self.usage.trials
+            + len(self._running)
+            + len(self._paused)
+            + len(self._others(TrialStatus.RUNNING, TrialStatus.WAITING))
+        )
+        return used >= limit
+
+    def _job(self, record: TrialRecord, restore: CheckpointRef | None) -> TrialJob:
+        return TrialJob(
             study_name=self.study.name,
             metric=self.study.metric,
             mode=self.study.mode,
@@ -270,26 +552,45 @@ class StudyRunner(TrialChannel):
             proposal={**record.proposal, **record.params},
             budget=record.budget,
             space=self.study.space.copy(),
-            declared=declared,
+            declared=frozenset(self.study.declared),
             artifact_dir=str(self.artifacts.directory),
             restore=restore,
         )
-        self.executor.submit(job, self.objective, self)
 
-    def _start(self, action: Start) -> bool:
+    def _submit(self, record: TrialRecord, restore: CheckpointRef | None = None) -> None:
+        assert self.executor is not None and self.objective is not None
+        self._adopt(record)
+        self.executor.submit(self._job(record, restore), self.objective, self)
+
+    def _adopt(self, record: TrialRecord) -> None:
+        """This worker runs ``record`` from now on."""
+        self._running[record.number] = _Running(record, params_written=len(record.params))
+        self._trials.pop(record.number, None)
+        self._live.pop(record.number, None)
+
+    def _begin(self, action: Start) -> tuple[TrialRecord | None, CheckpointRef | None]:
         """Start the next queued trial, or a new configuration (the scheduler's, else the
-        searcher's proposal); False when the searcher is exhausted."""
+        searcher's proposal). Returns the record (None: the searcher is exhausted) and
+        the checkpoint to start from. Raises StaleStateError when another worker wrote."""
         storage, study_id = self.study.storage, self.study.study_id
         scheduler_meta = {META_KEY: dict(action.meta)} if action.meta else {}
+        restore = action.restore
         record = None
-        if self._maybe_waiting and action.config is None:
+        if self._waiting() and action.config is None:
+            update = self._state_update()
             record = storage.start_waiting_trial(
-                study_id, worker=self.worker, budget=action.budget, meta=scheduler_meta or None
+                study_id,
+                worker=self.worker,
+                budget=action.budget,
+                meta=scheduler_meta or None,
+                update=update,
             )
-            if record is None:
-                self._maybe_waiting = False
+            if record is not None:
+                self._written(update)
+                if record.retry_of is not None and restore is None:
+                    restore = self._latest_checkpoint(record)
             else:
-                self._pending_other = [t for t in self._pending_other if t.number != record.number]
+                self._refresh()
         if record is None:
             if action.config is not None:
                 config, meta = dict(action.config), scheduler_meta
@@ -297,41 +598,49 @@ class StudyRunner(TrialChannel):
                 history = self.study.scheduler.project_history(self._history())
                 proposals = self.study.searcher.suggest(history, 1)
                 if not proposals:
-                    return False
+                    return None, None
                 config, meta = proposals[0].config, {**proposals[0].meta, **scheduler_meta}
             self.study.space.validate(config)
+            update = self._state_update()
             record = storage.create_trial(
                 study_id,
                 proposal=config,
                 meta=meta,
                 budget=action.budget,
                 worker=self.worker,
-                update=self._state_update(),
+                update=update,
             )
-        restore = action.restore
+            self._written(update)
         if restore is not None and not self.artifacts.exists(restore):
             self.progress.message(
                 f"trial {record.number}: trial {restore.trial} saved no checkpoint at step "
                 f"{restore.step}; it starts from scratch"
             )
             restore = None
-        self._submit(record, restore)
-        return True
+        return record, restore
 
     def _resume(self, action: Resume) -> None:
-        paused = self._paused.pop(action.trial_number)
-        record = self.study.storage.resume_trial(
-            paused.trial_id, budget=action.budget, worker=self.worker
-        )
+        paused = self._paused[action.trial_number]
+        update = self._state_update()
+        try:
+            record = self.study.storage.resume_trial(
+                paused.trial_id, budget=action.budget, worker=self.worker, update=update
+            )
+        except ValueError:  # another worker resumed or ended it first
+            self._refresh()
+            return
+        self._written(update)
+        self._paused.pop(action.trial_number)
         self._submit(record, self.artifacts.latest(record.number))
 
     def _pause(self, record: TrialRecord, params: Config) -> None:
         storage = self.study.storage
-        storage.pause_trial(record.trial_id, params=params)
-        self._paused[record.number] = replace(record, status=TrialStatus.PAUSED, params=params)
-        update = self._state_update()
-        if not update.is_empty:
-            storage.update_study(self.study.study_id, update)
+        self._versioned(
+            lambda u: storage.pause_trial(record.trial_id, params=params, update=u), lambda: None
+        )
+        paused = replace(record, status=TrialStatus.PAUSED, params=params)
+        self._paused[record.number] = paused
+        self._trials[record.number] = paused
         last = record.reports[-1].step if record.reports else None
         if (
             not self._warned_no_checkpoint
@@ -354,17 +663,23 @@ class StudyRunner(TrialChannel):
             value=value,
             metrics={self.study.metric: value} if value is not None else {},
         )
-        self._finish(paused, outcome, paused.params)
+        try:
+            self._finish(paused, outcome, paused.params)
+        except FinishedTrialError:  # another worker ended it first
+            self._refresh()
 
     def _end_paused(self) -> None:
         """The study ended cleanly: prune what is still paused, keep one checkpoint each."""
         for number in sorted(self._paused):
-            self._prune(number)
+            if number in self._paused:
+                self._prune(number)
         for number in self._ended_here:
             self.artifacts.keep_latest(number)
 
-    def _finish(self, record: TrialRecord, outcome: TrialOutcome, params: Config) -> TrialRecord:
-        """Write a trial's end; tell the searcher and the scheduler."""
+    def _finish(
+        self, record: TrialRecord, outcome: TrialOutcome, params: Config, *, retry: bool = False
+    ) -> TrialRecord:
+        """Write a trial's end, with what it taught the searcher and the scheduler."""
         local = replace(
             record,
             status=outcome.status,
@@ -373,49 +688,70 @@ class StudyRunner(TrialChannel):
             metrics=outcome.metrics,
             error=outcome.error,
             failure=outcome.failure,
+            ended_at=time.time(),
         )
-        if local.counts_toward_budget:
-            self.study.searcher.observe(local, self._history())
-        stored = self.study.storage.finish_trial(
-            record.trial_id,
-            outcome,
-            params=params,
-            update=self._state_update(elapsed=True),
+
+        def decide() -> None:
+            if local.counts_toward_budget and not retry:
+                self.study.searcher.observe(local, self._history())
+            self.study.scheduler.on_finish(local, self._view())
+
+        stored = self._versioned(
+            lambda u: self.study.storage.finish_trial(
+                record.trial_id, outcome, params=params, update=u
+            ),
+            decide,
+            elapsed=True,
         )
+        self._trials[stored.number] = stored
         self._finished.append(stored)
+        self._finished_numbers.add(stored.number)
         self._ended_here.append(stored.number)
-        self.study.scheduler.on_finish(stored, self._view())
-        self._note_finished(stored)
+        if retry:
+            self._retried.add(stored.number)
+        if self._counts(stored):
+            self.usage.trials += 1
+        self._note_best(stored)
         self.progress.update(done=self.usage.trials, best=self._best_text())
         return stored
 
+    def _should_retry(self, record: TrialRecord, outcome: TrialOutcome) -> bool:
+        if outcome.failure is FailureKind.INTERRUPTED:
+            return True
+        return outcome.failure in _RETRYABLE and self._attempts(record) <= self.max_retries
+
     def _on_ended(self, event: TrialEnded) -> None:
         running = self._running.pop(event.number)
-        storage = self.study.storage
+        if running.taken_over:
+            self.progress.message(
+                f"trial {event.number} was ended by another worker after its lease expired; "
+                "its result is dropped"
+            )
+            return
         if event.paused:
             self._pause(running.record, event.params)
             return
         outcome = event.outcome
         assert outcome is not None
-        record = self._finish(running.record, outcome, event.params)
-        if outcome.failure is FailureKind.INTERRUPTED:
-            retry = storage.create_trial(
-                self.study.study_id,
-                proposal=record.proposal,
-                meta=record.meta,
-                budget=record.budget,
-                status=TrialStatus.WAITING,
-                retry_of=record.number,
-            )
-            self._pending_other.append(retry)
-        if record.status is TrialStatus.FAILED and outcome.failure is not FailureKind.INTERRUPTED:
+        retry = self._should_retry(running.record, outcome)
+        try:
+            record = self._finish(running.record, outcome, event.params, retry=retry)
+        except FinishedTrialError:
+            self.progress.message(f"trial {event.number} was ended by another worker")
+            return
+        if retry:
+            queued = self._queue_retry(record)
+            if outcome.failure is not FailureKind.INTERRUPTED:
+                self.progress.message(
+                    f"trial {record.number} failed ({record.error}); retrying it as trial "
+                    f"{queued.number} from its last checkpoint"
+                )
+        elif record.status is TrialStatus.FAILED:
             self.progress.message(f"trial {record.number} failed: {record.error}")
         if event.fatal is not None:
             raise event.fatal
 
-    def _note_finished(self, t: TrialRecord) -> None:
-        if t.counts_toward_budget:
-            self.usage.trials += 1
+    def _note_best(self, t: TrialRecord) -> None:
         if (
             t.status is TrialStatus.COMPLETED
             and t.value is not None
@@ -426,32 +762,61 @@ class StudyRunner(TrialChannel):
     # -- the channel a running trial talks through ----------------------------------------
     def resolve_param(self, number: int, param: Param, config: Config) -> Value:
         space = self.study.space
+        value: list[Value] = []
         is_new = param.name not in space
-        space.add(param)  # raises SpaceError if it conflicts with the stored definition
-        value = self.study.searcher.suggest_param(
-            param, config, self._running[number].record, self._history()
+
+        def decide() -> None:
+            space.add(param)  # raises SpaceError if it conflicts with the stored definition
+            value[:] = [
+                self.study.searcher.suggest_param(
+                    param, config, self._running[number].record, self._history()
+                )
+            ]
+
+        self._versioned(
+            lambda u: self.study.storage.update_study(self.study.study_id, u),
+            decide,
+            space=is_new,
         )
-        update = self._state_update(space=is_new)
-        if not update.is_empty:
-            self.study.storage.update_study(self.study.study_id, update)
-        return value
+        return value[0]
 
     def report(self, number: int, step: int, metrics: dict[str, float], params: Config) -> Decision:
         running = self._running[number]
+        if running.taken_over:
+            return Decision.STOP
         changed = len(params) != running.params_written
-        self.study.storage.add_report(
-            running.record.trial_id, step, metrics, params=params if changed else None
-        )
-        running.params_written = len(params)
-        running.record = replace(
+        record = replace(
             running.record,
             params=dict(params),
             reports=(*running.record.reports, Report(step, dict(metrics), time.time())),
         )
+        decision = Decision.CONTINUE
+        while True:
+            decision = self.study.scheduler.on_report(record, step, metrics, self._view())
+            update = self._state_update()
+            # Only a change of shared state needs the version check (and moves it on).
+            shared = update.searcher_state is not None or update.scheduler_state is not None
+            try:
+                self.study.storage.add_report(
+                    running.record.trial_id,
+                    step,
+                    metrics,
+                    params=params if changed else None,
+                    update=update if shared else None,
+                )
+            except StaleStateError:
+                self._refresh()
+                continue
+            except FinishedTrialError:
+                running.taken_over = True
+                return Decision.STOP
+            if shared:
+                self._written(update)
+            break
+        running.params_written = len(params)
+        running.record = record
         self.usage.epochs += 1
-        self.usage.seconds += time.monotonic() - self._clock
-        self._clock = time.monotonic()
-        decision = self.study.scheduler.on_report(running.record, step, metrics, self._view())
+        self._tick()
         if decision is Decision.CONTINUE:
             limit = self._limit_reached()
             if limit is not None:
@@ -460,10 +825,86 @@ class StudyRunner(TrialChannel):
                 budget = running.record.budget
                 if budget is None or step < budget:
                     decision = Decision.STOP
+        if decision is Decision.CONTINUE and self.max_retries > 0:
+            decision = Decision.CHECKPOINT  # keep a checkpoint to retry from
         return decision
 
     def set_user_attr(self, number: int, key: str, value: Any) -> None:
         self.study.storage.set_trial_user_attr(self._running[number].record.trial_id, key, value)
+
+    # -- ask and tell ----------------------------------------------------------------------
+    def ask(self, budget: int | None = None) -> Trial:
+        """Start a trial for a loop tunelab does not drive (see Study.ask)."""
+        self._start_session()
+        while True:
+            try:
+                record, restore = self._begin(Start(budget=budget))
+                break
+            except StaleStateError:
+                self._refresh()
+        if record is None:
+            raise StudyExhaustedError(
+                f"study {self.study.name!r}: the {self.study.searcher.name} searcher has no "
+                "configuration left to propose"
+            )
+        self._adopt(record)
+        job = self._job(record, restore)
+        return Trial(
+            job.number,
+            job.proposal,
+            job.space,
+            self,
+            budget=job.budget,
+            study_name=job.study_name,
+            metric=job.metric,
+            mode=job.mode,
+            declared=job.declared,
+            checkpoints=TrialCheckpoints(self.artifacts, job.number, restore),
+        )
+
+    def tell(
+        self,
+        trial: Trial | int,
+        result: Any = None,
+        *,
+        state: TrialStatus | None = None,
+        error: str | BaseException | None = None,
+    ) -> TrialRecord:
+        """End a trial started with ask (see Study.tell)."""
+        self._start_session()
+        number = trial if isinstance(trial, int) else trial.number
+        running = self._running.pop(number, None)
+        if running is None:  # asked by another process: read it from storage
+            self._refresh()
+            known = self._trials.get(number)
+            if known is None or known.status.is_finished:
+                status = "unknown" if known is None else known.status.value
+                raise ValueError(f"trial {number} cannot be told: it is {status}")
+            self._adopt(known)
+            running = self._running.pop(number)
+        record = running.record
+        params = trial.params if isinstance(trial, Trial) else record.params
+        source: Any = (
+            trial
+            if isinstance(trial, Trial)
+            else _ReportedView(record, self.study.metric, self.study.mode)
+        )
+        if error is not None or state is TrialStatus.FAILED:
+            text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+            outcome = TrialOutcome(
+                TrialStatus.FAILED,
+                error=text if error is not None else "told failed",
+                failure=FailureKind.OBJECTIVE_ERROR,
+            )
+        elif state is TrialStatus.PRUNED:
+            value = source.best_reported()
+            metrics = {self.study.metric: value} if value is not None else {}
+            outcome = TrialOutcome(TrialStatus.PRUNED, value=value, metrics=metrics)
+        elif state not in (None, TrialStatus.COMPLETED):
+            raise ValueError(f"tell(): state must be completed, pruned or failed, not {state}")
+        else:
+            outcome = outcome_from_result(result, source, self.study.metric)
+        return self._finish(record, outcome, params)
 
     # -- text ------------------------------------------------------------------------------
     def _best_text(self) -> str:
@@ -472,7 +913,7 @@ class StudyRunner(TrialChannel):
         return f"{self.study.metric}={self._best.value:.4g} (#{self._best.number})"
 
     def _headline(self) -> str:
-        state = "resumed" if self._finished or self._paused or self._pending_other else "new"
+        state = "resumed" if self._trials else "new"
         searcher, scheduler = self.study.searcher.name, self.study.scheduler.name
         return (
             f"tunelab: study {self.study.name!r} in {self.study.storage.url} "
@@ -488,3 +929,18 @@ class StudyRunner(TrialChannel):
         return (
             f"tunelab: study {self.study.name!r} stopped{reason}: best {self._best_text()}; {used}"
         )
+
+
+@dataclass(frozen=True)
+class _ReportedView:
+    """What outcome_from_result reads from a trial, for a stored record."""
+
+    record: TrialRecord
+    metric: str
+    mode: str
+
+    def best_reported(self) -> float | None:
+        return best_value(self.record, self.metric, self.mode)
+
+    def last_metrics(self) -> Mapping[str, float]:
+        return dict(self.record.reports[-1].metrics) if self.record.reports else {}

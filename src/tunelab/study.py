@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from tunelab.budget import Budget, BudgetUsage
+from tunelab.budget import Budget, BudgetUsage, counted_trials
 from tunelab.errors import ConfigError, DuplicateStudyError, TunelabError
 from tunelab.executors import Executor, Objective, make_executor
 from tunelab.progress import ProgressDisplay
@@ -23,11 +23,12 @@ from tunelab.searchers.grid import GridSearcher
 from tunelab.space import Config, Space, Value
 from tunelab.storage import Storage, StudyRecord, make_storage
 from tunelab.storage.artifacts import ArtifactStore, default_artifact_root, safe_folder_name
-from tunelab.trial import TrialRecord, TrialStatus
+from tunelab.trial import Trial, TrialRecord, TrialStatus
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from tunelab.runner import StudyRunner
     from tunelab.schedulers.plan import Plan
 
 _DECLARED_KEY = "tunelab.declared_params"
@@ -51,6 +52,7 @@ class Study:
         self.metric = record.metric
         self.mode: Literal["min", "max"] = "max" if record.mode == "max" else "min"
         self.storage = storage
+        self._session: StudyRunner | None = None
         self.searcher = searcher
         self.scheduler = scheduler
         self.space = Space.from_dict(record.space)
@@ -115,6 +117,9 @@ class Study:
         max_seconds: float | None = None,
         executor: str | Executor = "inline",
         n_workers: int | None = None,
+        max_retries: int = 0,
+        lease_seconds: float = 60.0,
+        lease_expired: str = "requeue",
         quiet: bool = False,
     ) -> BudgetUsage:
         """Run trials until a limit is reached, the searcher is exhausted or the scheduler is done.
@@ -126,6 +131,15 @@ class Study:
         ``executor`` is "inline" (this process, the default), "processes" (``n_workers``
         local processes) or "ray" (``n_workers`` Ray actors), or an Executor instance
         with its own options (threads or GPUs per trial, a Ray address).
+
+        Any number of processes, on any machines that reach the storage, can optimize
+        the same study at once (``tunelab worker`` starts one): they share the searcher
+        and scheduler state, never run the same trial, and keep to one budget.
+        ``max_retries`` runs a trial that failed (its objective raised, or its worker
+        died) again, up to that many times, from its last checkpoint (the objective's
+        ``checkpoint=`` is then saved every report). A running trial holds a lease its
+        worker renews; one not renewed for ``lease_seconds`` (worker or machine gone) is
+        failed, or queued again (``lease_expired="requeue"``, the default).
         Returns the budget used so far.
         """
         if isinstance(executor, Executor) and n_workers is not None:
@@ -133,6 +147,12 @@ class Study:
         if not callable(objective):
             raise ConfigError(f"objective must be callable, got {objective!r}")
         budget = Budget(max_trials=max_trials, max_epochs=max_epochs, max_seconds=max_seconds)
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ConfigError(f"max_retries must be a non-negative integer, got {max_retries!r}")
+        if not isinstance(lease_seconds, int | float) or not lease_seconds > 0:
+            raise ConfigError(f"lease_seconds must be a positive number, got {lease_seconds!r}")
+        if lease_expired not in ("fail", "requeue"):
+            raise ConfigError(f"lease_expired must be 'fail' or 'requeue', got {lease_expired!r}")
         if not budget.is_bounded and not isinstance(self.searcher, GridSearcher):
             raise ConfigError(
                 "optimize() needs a budget: max_trials, max_epochs or max_seconds "
@@ -146,8 +166,52 @@ class Study:
             budget,
             make_executor(executor, **({} if n_workers is None else {"n_workers": n_workers})),
             ProgressDisplay(quiet=quiet),
+            lease_seconds=float(lease_seconds),
+            lease_expired=lease_expired,  # type: ignore[arg-type]
+            max_retries=max_retries,
         )
+        self._remember_run(objective, budget)
         return runner.run()
+
+    def _remember_run(self, objective: Objective, budget: Budget) -> None:
+        """Store what a ``tunelab worker`` needs to join: the objective and the budget."""
+        from tunelab.worker import RUN_KEY, run_spec
+
+        spec = run_spec(objective, budget)
+        if self.user_attrs.get(RUN_KEY) != spec:
+            self.storage.set_study_user_attr(self.study_id, RUN_KEY, spec)
+            self.user_attrs[RUN_KEY] = spec
+
+    # -- ask and tell ----------------------------------------------------------------------
+    def ask(self, *, budget: int | None = None) -> Trial:
+        """Start a trial for a loop tunelab does not drive: define parameters through
+        ``trial.hp``, report with ``trial.report`` as usual, then ``study.tell`` it.
+
+        The trial holds a lease renewed while this Study object lives; it shares the
+        study with every other worker (the searcher sees all their trials).
+        """
+        return self._ask_tell_session().ask(budget)
+
+    def tell(
+        self,
+        trial: Trial | int,
+        result: Any = None,
+        *,
+        state: TrialStatus | None = None,
+        error: str | BaseException | None = None,
+    ) -> TrialRecord:
+        """End a trial from :meth:`ask` (a Trial, or its number when another process asked
+        it). ``result`` is what an objective would return (a number, a dict of metrics,
+        or None for its best report); ``state=TrialStatus.PRUNED`` or ``error=...``
+        end it as pruned or failed. Returns the stored record."""
+        return self._ask_tell_session().tell(trial, result, state=state, error=error)
+
+    def _ask_tell_session(self) -> StudyRunner:
+        from tunelab.runner import StudyRunner
+
+        if self._session is None:
+            self._session = StudyRunner(self, None, Budget(), None, ProgressDisplay(quiet=True))
+        return self._session
 
     def enqueue(self, params: Mapping[str, Value]) -> TrialRecord:
         """Queue a configuration to run before the searcher's next proposals."""
@@ -194,11 +258,12 @@ class Study:
 
     def budget_used(self) -> BudgetUsage:
         record = self.storage.get_study(self.name)
-        usage = BudgetUsage(seconds=record.elapsed_seconds)
-        for t in self.storage.get_trials(self.study_id):
-            usage.trials += t.counts_toward_budget
-            usage.epochs += t.steps_trained
-        return usage
+        trials = self.storage.get_trials(self.study_id)
+        return BudgetUsage(
+            trials=counted_trials(trials),
+            epochs=sum(t.steps_trained for t in trials),
+            seconds=record.elapsed_seconds,
+        )
 
     def dataframe(self) -> pd.DataFrame:
         """One row per trial: number, status, value, ``params_*``, ``metrics_*``, timings, error."""

@@ -57,9 +57,14 @@ class FailureKind(str, Enum):
 
 
 class Decision(str, Enum):
-    """A scheduler's answer to a report."""
+    """A scheduler's answer to a report.
+
+    CHECKPOINT means "continue, but save a checkpoint at this step first" (the study
+    retries failed trials from their last checkpoint); the objective sees CONTINUE.
+    """
 
     CONTINUE = "continue"
+    CHECKPOINT = "checkpoint"
     PAUSE = "pause"
     STOP = "stop"
 
@@ -249,12 +254,14 @@ class Trial:
         # A decision may arrive as plain text from another process.
         self._decision = Decision(self._channel.report(self.number, step, clean, self.params))
         if (
-            self._decision is Decision.PAUSE
+            self._decision in (Decision.PAUSE, Decision.CHECKPOINT)
             and checkpoint is not None
             and self._checkpoints is not None
         ):
             state = checkpoint() if callable(checkpoint) else checkpoint
             self._checkpoints.save(step, state)
+        if self._decision is Decision.CHECKPOINT:
+            self._decision = Decision.CONTINUE
         self._last_step = step
         self._last_metrics = clean
         if self.metric in clean and math.isfinite(clean[self.metric]):

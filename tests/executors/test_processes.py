@@ -99,3 +99,23 @@ def test_bad_options_are_refused():
         tl.create_study(storage=":memory:").optimize(
             objectives.quadratic, max_trials=1, executor="threads"
         )
+
+
+def test_an_objective_workers_cannot_import_stops_the_study_with_the_reason(tmp_path):
+    import importlib.util
+
+    source = tmp_path / "private_objective.py"
+    source.write_text("def objective(trial):\n    return trial.hp.Float('x', 0.0, 1.0)\n")
+    spec = importlib.util.spec_from_file_location("not_on_any_path_xyz", source)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    import sys
+
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    study = tl.create_study(storage=":memory:")
+    with pytest.raises(ConfigError, match="a worker process cannot load the objective"):
+        study.optimize(
+            module.objective, max_trials=3, executor="processes", n_workers=1, quiet=True
+        )
+    assert "No module named 'not_on_any_path_xyz'" in (study.trials[0].error or "")

@@ -16,7 +16,7 @@ import traceback as tb
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 from tunelab.configurable import Configurable
 from tunelab.errors import SpaceError
@@ -144,7 +144,15 @@ def run_trial(objective: Objective, job: TrialJob, channel: TrialChannel) -> Tri
     return TrialEnded(job.number, outcome_from_result(result, trial, job.metric), trial.params)
 
 
-def outcome_from_result(result: Any, trial: Trial, metric: str) -> TrialOutcome:
+class ReportedValues(Protocol):
+    """What interpreting a result needs from a trial: its reported values."""
+
+    def best_reported(self) -> float | None: ...
+
+    def last_metrics(self) -> Mapping[str, float]: ...
+
+
+def outcome_from_result(result: Any, trial: ReportedValues, metric: str) -> TrialOutcome:
     """Interpret an objective's return value.
 
     A number is the study metric; a mapping must contain it; None means "the best

@@ -36,7 +36,8 @@ from tunelab.executors.remote import (
     lost_worker_outcome,
     thread_environment,
 )
-from tunelab.trial import TrialChannel
+from tunelab.storage.base import TrialOutcome
+from tunelab.trial import FailureKind, TrialChannel, TrialStatus
 
 
 class _PipeChannel(ChannelProxy):
@@ -67,7 +68,11 @@ def _worker_main(conn: Connection, environment: dict[str, str]) -> None:
             return
         _, job, key, payload = message
         if payload is not None:
-            objectives[key] = pickle.loads(payload)
+            try:
+                objectives[key] = pickle.loads(payload)
+            except Exception as exc:  # the objective's module does not import here
+                conn.send(("ended", _cannot_load(job, exc)))
+                continue
         apply_thread_limit()
         ended = run_trial(objectives[key], job, channel)
         try:
@@ -76,6 +81,16 @@ def _worker_main(conn: Connection, environment: dict[str, str]) -> None:
             # An exception the objective raised may not pickle; keep its text.
             fatal = RuntimeError(repr(ended.fatal)) if ended.fatal is not None else None
             conn.send(("ended", TrialEnded(ended.number, ended.outcome, ended.params, fatal)))
+
+
+def _cannot_load(job: TrialJob, exc: Exception) -> TrialEnded:
+    """Every trial would fail the same way: fail this one and stop the study."""
+    message = (
+        f"a worker process cannot load the objective ({type(exc).__name__}: {exc}); "
+        "define it in a module the workers can import"
+    )
+    outcome = TrialOutcome(TrialStatus.FAILED, error=message, failure=FailureKind.OBJECTIVE_ERROR)
+    return TrialEnded(job.number, outcome, {}, fatal=ConfigError(message))
 
 
 @dataclass(eq=False)

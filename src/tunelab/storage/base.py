@@ -15,6 +15,7 @@ Contract (checked by tests/storage/test_contract.py for every backend):
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,14 +181,23 @@ class Storage(ABC):
         worker: str | None,
         budget: int | None = None,
         meta: dict[str, Any] | None = None,
+        update: StudyUpdate | None = None,
     ) -> TrialRecord | None:
         """Atomically turn the oldest WAITING trial into RUNNING and return it (None if none).
 
         ``budget``, when given, replaces the budget the trial was queued with; ``meta``
-        entries (a scheduler's bookkeeping) are added to the trial's meta."""
+        entries (a scheduler's bookkeeping) are added to the trial's meta. ``update`` is
+        written only when a trial was started."""
 
     @abstractmethod
-    def resume_trial(self, trial_id: int, *, budget: int | None, worker: str | None) -> TrialRecord:
+    def resume_trial(
+        self,
+        trial_id: int,
+        *,
+        budget: int | None,
+        worker: str | None,
+        update: StudyUpdate | None = None,
+    ) -> TrialRecord:
         """Turn a PAUSED trial into RUNNING again with a new budget."""
 
     @abstractmethod
@@ -198,6 +208,7 @@ class Storage(ABC):
         metrics: dict[str, float],
         *,
         params: Config | None = None,
+        update: StudyUpdate | None = None,
     ) -> None:
         """Append a report (and the trial's active params when they changed)."""
 
@@ -210,7 +221,13 @@ class Storage(ABC):
         """Store a JSON-serialisable attribute on a trial that has not finished."""
 
     @abstractmethod
-    def pause_trial(self, trial_id: int, *, params: Config | None = None) -> None:
+    def pause_trial(
+        self,
+        trial_id: int,
+        *,
+        params: Config | None = None,
+        update: StudyUpdate | None = None,
+    ) -> None:
         """Mark a running trial PAUSED (its checkpoint is kept by the artifact store)."""
 
     @abstractmethod
@@ -235,8 +252,14 @@ class Storage(ABC):
         *,
         statuses: tuple[TrialStatus, ...] | None = None,
         with_reports: bool = True,
+        numbers: Collection[int] | None = None,
+        min_number: int | None = None,
     ) -> list[TrialRecord]:
-        """A study's trials in number order, optionally filtered by status."""
+        """A study's trials in number order, optionally filtered by status.
+
+        ``numbers`` and ``min_number`` select trials by number: those listed, or from
+        ``min_number`` on (both given: either). A worker refreshing its view reads only
+        the trials it had not seen finish, since finished trials never change."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
 
@@ -235,11 +236,13 @@ class MemoryStorage(Storage):
         worker: str | None,
         budget: int | None = None,
         meta: dict[str, Any] | None = None,
+        update: StudyUpdate | None = None,
     ) -> TrialRecord | None:
         with self._lock:
             for trial_id in self._study_trials.get(study_id, []):
                 t = self._trials[trial_id]
                 if t.status is TrialStatus.WAITING:
+                    study = self._updated(study_id, update)
                     started = replace(
                         t,
                         status=TrialStatus.RUNNING,
@@ -249,16 +252,26 @@ class MemoryStorage(Storage):
                         meta={**t.meta, **copy.deepcopy(meta)} if meta else t.meta,
                     )
                     self._trials[trial_id] = started
+                    self._commit_study(study)
                     return self._with_reports(started)
             return None
 
-    def resume_trial(self, trial_id: int, *, budget: int | None, worker: str | None) -> TrialRecord:
+    def resume_trial(
+        self,
+        trial_id: int,
+        *,
+        budget: int | None,
+        worker: str | None,
+        update: StudyUpdate | None = None,
+    ) -> TrialRecord:
         with self._lock:
             t = self._trials[trial_id]
             if t.status is not TrialStatus.PAUSED:
                 raise ValueError(f"trial {t.number} is {t.status.value}, not paused")
+            study = self._updated(t.study_id, update)
             resumed = replace(t, status=TrialStatus.RUNNING, budget=budget, worker=worker)
             self._trials[trial_id] = resumed
+            self._commit_study(study)
             self._heartbeats[trial_id] = time.time()
             return self._with_reports(resumed)
 
@@ -277,12 +290,15 @@ class MemoryStorage(Storage):
         metrics: dict[str, float],
         *,
         params: Config | None = None,
+        update: StudyUpdate | None = None,
     ) -> None:
         with self._lock:
             t = self._live(trial_id)
+            study = self._updated(t.study_id, update)
             self._reports[trial_id].append(Report(step, dict(metrics), time.time()))
             if params is not None:
                 self._trials[trial_id] = replace(t, params=dict(params))
+            self._commit_study(study)
 
     def set_trial_params(self, trial_id: int, params: Config) -> None:
         with self._lock:
@@ -295,14 +311,22 @@ class MemoryStorage(Storage):
             attrs[key] = copy.deepcopy(value)
             self._trials[trial_id] = replace(t, user_attrs=attrs)
 
-    def pause_trial(self, trial_id: int, *, params: Config | None = None) -> None:
+    def pause_trial(
+        self,
+        trial_id: int,
+        *,
+        params: Config | None = None,
+        update: StudyUpdate | None = None,
+    ) -> None:
         with self._lock:
             t = self._live(trial_id)
+            study = self._updated(t.study_id, update)
             self._trials[trial_id] = replace(
                 t,
                 status=TrialStatus.PAUSED,
                 params=dict(params) if params is not None else t.params,
             )
+            self._commit_study(study)
 
     def finish_trial(
         self,
@@ -364,11 +388,24 @@ class MemoryStorage(Storage):
         *,
         statuses: tuple[TrialStatus, ...] | None = None,
         with_reports: bool = True,
+        numbers: Collection[int] | None = None,
+        min_number: int | None = None,
     ) -> list[TrialRecord]:
         with self._lock:
             out = []
             for trial_id in self._study_trials.get(study_id, []):
                 t = self._trials[trial_id]
+                if not _selected(t.number, numbers, min_number):
+                    continue
                 if statuses is None or t.status in statuses:
                     out.append(self._with_reports(t) if with_reports else self._copy(t))
             return out
+
+
+def _selected(number: int, numbers: Collection[int] | None, min_number: int | None) -> bool:
+    """Whether a trial number is selected by ``numbers`` / ``min_number`` (either)."""
+    if numbers is None and min_number is None:
+        return True
+    return (numbers is not None and number in numbers) or (
+        min_number is not None and number >= min_number
+    )

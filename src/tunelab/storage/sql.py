@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -486,6 +486,7 @@ class SqlStorage(Storage):
         worker: str | None,
         budget: int | None = None,
         meta: dict[str, Any] | None = None,
+        update: StudyUpdate | None = None,
     ) -> TrialRecord | None:
         now = time.time()
         with self._write() as conn:
@@ -517,9 +518,17 @@ class SqlStorage(Storage):
                     **extra,
                 )
             )
+            self._apply(conn, study_id, update)
             return self._load_trial(conn, trial_id)
 
-    def resume_trial(self, trial_id: int, *, budget: int | None, worker: str | None) -> TrialRecord:
+    def resume_trial(
+        self,
+        trial_id: int,
+        *,
+        budget: int | None,
+        worker: str | None,
+        update: StudyUpdate | None = None,
+    ) -> TrialRecord:
         with self._write() as conn:
             done = conn.execute(
                 sa.update(trials)
@@ -534,7 +543,9 @@ class SqlStorage(Storage):
             if done != 1:
                 current = self._load_trial(conn, trial_id)
                 raise ValueError(f"trial {current.number} is {current.status.value}, not paused")
-            return self._load_trial(conn, trial_id)
+            record = self._load_trial(conn, trial_id)
+            self._apply(conn, record.study_id, update)
+            return record
 
     def _touch_live(self, conn: Connection, trial_id: int, **values: Any) -> None:
         """Update a trial that must still be running/paused/waiting (finished ones are frozen)."""
@@ -559,6 +570,7 @@ class SqlStorage(Storage):
         metrics: dict[str, float],
         *,
         params: Config | None = None,
+        update: StudyUpdate | None = None,
     ) -> None:
         now = time.time()
         with self._write() as conn:
@@ -569,6 +581,8 @@ class SqlStorage(Storage):
                     trial_id=trial_id, step=step, metrics=_dumps(metrics), time=now
                 )
             )
+            if update is not None and not update.is_empty:
+                self._apply(conn, self._study_of(conn, trial_id), update)
 
     def set_trial_params(self, trial_id: int, params: Config) -> None:
         with self._write() as conn:
@@ -585,10 +599,25 @@ class SqlStorage(Storage):
             attrs[key] = value
             self._touch_live(conn, trial_id, user_attrs=_dumps(attrs))
 
-    def pause_trial(self, trial_id: int, *, params: Config | None = None) -> None:
+    def pause_trial(
+        self,
+        trial_id: int,
+        *,
+        params: Config | None = None,
+        update: StudyUpdate | None = None,
+    ) -> None:
         with self._write() as conn:
             extra = {} if params is None else {"params": _dumps(params)}
             self._touch_live(conn, trial_id, status=TrialStatus.PAUSED.value, **extra)
+            if update is not None and not update.is_empty:
+                self._apply(conn, self._study_of(conn, trial_id), update)
+
+    @staticmethod
+    def _study_of(conn: Connection, trial_id: int) -> int:
+        study_id: int = conn.execute(
+            sa.select(trials.c.study_id).where(trials.c.id == trial_id)
+        ).scalar_one()
+        return study_id
 
     def finish_trial(
         self,
@@ -638,10 +667,15 @@ class SqlStorage(Storage):
         *,
         statuses: tuple[TrialStatus, ...] | None = None,
         with_reports: bool = True,
+        numbers: Collection[int] | None = None,
+        min_number: int | None = None,
     ) -> list[TrialRecord]:
+        selected = _number_filter(numbers, min_number)
         query = sa.select(trials).where(trials.c.study_id == study_id).order_by(trials.c.number)
         if statuses is not None:
             query = query.where(trials.c.status.in_([s.value for s in statuses]))
+        if selected is not None:
+            query = query.where(selected)
         with self._read() as conn:
             rows = conn.execute(query).mappings().all()
             by_trial: dict[int, list[Report]] = {}
@@ -652,9 +686,21 @@ class SqlStorage(Storage):
                     .where(trials.c.study_id == study_id)
                     .order_by(reports.c.id)
                 )
+                if selected is not None:
+                    report_query = report_query.where(selected)
                 for trial_id, step, metrics, t in conn.execute(report_query):
                     by_trial.setdefault(trial_id, []).append(Report(step, json.loads(metrics), t))
         return [_trial_from_row(r, tuple(by_trial.get(r["id"], ()))) for r in rows]
+
+
+def _number_filter(numbers: Collection[int] | None, min_number: int | None) -> Any:
+    """The WHERE clause selecting trials by number (None: all of them)."""
+    clauses: list[Any] = []
+    if numbers is not None:
+        clauses.append(trials.c.number.in_(list(numbers)))
+    if min_number is not None:
+        clauses.append(trials.c.number >= min_number)
+    return sa.or_(*clauses) if clauses else None
 
 
 def _check_sqlite_file(path: Path) -> None:

@@ -71,6 +71,7 @@ class StudyRunner(TrialChannel):
         self._last_searcher_state = ""
         self._last_scheduler_state = ""
         self._clock = time.monotonic()
+        self._unwritten_seconds = 0.0  # counted in usage, not yet added to the stored clock
         self._stop_reason: str | None = None
         self._best: TrialRecord | None = None
 
@@ -109,15 +110,22 @@ class StudyRunner(TrialChannel):
             scheduler_state = json.loads(text)
         delta = 0.0
         if elapsed:
-            now = time.monotonic()
-            delta, self._clock = now - self._clock, now
-            self.usage.seconds += delta
+            self._tick()
+            delta, self._unwritten_seconds = self._unwritten_seconds, 0.0
         return StudyUpdate(
             searcher_state=searcher_state,
             scheduler_state=scheduler_state,
             space=self.study.space.to_dict() if space else None,
             elapsed_delta=delta,
         )
+
+    def _tick(self) -> None:
+        """Advance the study clock: the seconds since the last tick count as used, and are
+        written to storage with the next study update (a report must not drop them)."""
+        now = time.monotonic()
+        delta, self._clock = now - self._clock, now
+        self.usage.seconds += delta
+        self._unwritten_seconds += delta
 
     # -- set-up --------------------------------------------------------------------------
     def _load(self) -> None:
@@ -352,8 +360,7 @@ class StudyRunner(TrialChannel):
             reports=(*running.record.reports, Report(step, dict(metrics), time.time())),
         )
         self.usage.epochs += 1
-        self.usage.seconds += time.monotonic() - self._clock
-        self._clock = time.monotonic()
+        self._tick()
         decision = self.study.scheduler.on_report(running.record, step, metrics, self._view())
         if decision is Decision.CONTINUE:
             limit = self.usage.exhausted(replace(self.budget, max_trials=None))

@@ -118,6 +118,11 @@ class Study:
             self.study_id, proposal=config, meta={}, budget=None, status=TrialStatus.WAITING
         )
 
+    def set_user_attr(self, key: str, value: Any) -> None:
+        """Store a JSON-serialisable attribute on the study (kept in its storage)."""
+        self.storage.set_study_user_attr(self.study_id, key, value)
+        self.user_attrs[key] = self.storage.get_study(self.name).user_attrs[key]
+
     # -- results ---------------------------------------------------------------------------
     @property
     def trials(self) -> list[TrialRecord]:

@@ -14,10 +14,12 @@ Contract (checked by tests/storage/test_contract.py for every backend):
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
+from tunelab.errors import StorageError
 from tunelab.space import Config
 from tunelab.trial import FailureKind, TrialRecord, TrialStatus
 
@@ -84,6 +86,15 @@ class TrialOutcome:
     failure: FailureKind | None = None
 
 
+def json_attr_value(key: str, value: Any) -> Any:
+    """``value`` as it will read back from any backend (JSON round trip: tuples become
+    lists), or StorageError naming ``key`` when it is not JSON-serialisable."""
+    try:
+        return json.loads(json.dumps(value, allow_nan=True))
+    except (TypeError, ValueError) as exc:
+        raise StorageError(f"user attribute {key!r} is not JSON-serialisable: {exc}") from None
+
+
 class FinishedTrialError(RuntimeError):
     """A write to a trial that already finished (finished trials are immutable)."""
 
@@ -123,6 +134,16 @@ class Storage(ABC):
     @abstractmethod
     def update_study(self, study_id: int, update: StudyUpdate) -> None:
         """Write study-level state on its own (no trial change)."""
+
+    @abstractmethod
+    def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
+        """Store (or replace) one JSON-serialisable attribute of a study.
+
+        The other attributes are kept. Unlike a finished trial, a study stays writable:
+        tools built on studies (the comparison harness) record their results here.
+        Raise StudyNotFoundError for an unknown id and StorageError for a value that is
+        not JSON-serialisable (nothing is written then).
+        """
 
     # -- trials -----------------------------------------------------------------------
     @abstractmethod

@@ -17,6 +17,7 @@ from tunelab.storage.base import (
     StudySummary,
     StudyUpdate,
     TrialOutcome,
+    json_attr_value,
 )
 from tunelab.trial import Report, TrialRecord, TrialStatus
 
@@ -117,6 +118,14 @@ class MemoryStorage(Storage):
     def update_study(self, study_id: int, update: StudyUpdate) -> None:
         with self._lock:
             self._commit_study(self._updated(study_id, update))
+
+    def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
+        stored = json_attr_value(key, value)
+        with self._lock:
+            if study_id not in self._studies_by_id:
+                raise StudyNotFoundError(f"no study with id {study_id} in {self.url}")
+            record = self._studies[self._studies_by_id[study_id]]
+            self._commit_study(replace(record, user_attrs={**record.user_attrs, key: stored}))
 
     def _updated(self, study_id: int, update: StudyUpdate | None) -> StudyRecord | None:
         """The study record with ``update`` applied, not yet stored (None: no change).

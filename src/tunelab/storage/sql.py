@@ -33,6 +33,7 @@ from tunelab.storage.base import (
     StudySummary,
     StudyUpdate,
     TrialOutcome,
+    json_attr_value,
 )
 from tunelab.trial import FailureKind, Report, TrialRecord, TrialStatus
 
@@ -332,6 +333,20 @@ class SqlStorage(Storage):
     def update_study(self, study_id: int, update: StudyUpdate) -> None:
         with self._write() as conn:
             self._apply(conn, study_id, update)
+
+    def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
+        stored = json_attr_value(key, value)
+        with self._write() as conn:
+            raw = conn.execute(
+                sa.select(studies.c.user_attrs).where(studies.c.id == study_id).with_for_update()
+            ).scalar()
+            if raw is None:
+                raise StudyNotFoundError(f"no study with id {study_id} in {self.url}")
+            attrs = json.loads(raw)
+            attrs[key] = stored
+            conn.execute(
+                sa.update(studies).where(studies.c.id == study_id).values(user_attrs=_dumps(attrs))
+            )
 
     @staticmethod
     def _apply(conn: Connection, study_id: int, update: StudyUpdate | None) -> None:

@@ -130,3 +130,13 @@ def test_single_strategy_failures_and_unavailable_ones():
     assert "1 run(s) of the compared strategies failed; they rank last" in text
     none = conclusion(analyse(results_from({"broken": [None, None]})))
     assert none.startswith("No strategy finished a run")
+
+
+def test_a_shared_best_median_is_said_as_such():
+    results = results_from(
+        {"a": [0.9, 0.95, 0.97, 0.99], "b": [0.92, 0.95, 0.97, 0.98], "c": [0.5, 0.6, 0.7, 0.8]}
+    )
+    text = conclusion(analyse(results))
+    assert "a and b share the best median test score" in text
+    assert "ahead of c 0.65" in text
+    assert "On best validation val_acc, a and b share the best median (0.96)." in text

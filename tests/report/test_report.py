@@ -12,6 +12,7 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -216,6 +217,7 @@ def test_the_html_renders_in_headless_chromium(tmp_path):
             "--headless",
             "--disable-gpu",
             "--no-sandbox",
+            "--window-size=1200,3000",
             f"--screenshot={shot}",
             files.html.as_uri(),
         ],
@@ -223,4 +225,9 @@ def test_the_html_renders_in_headless_chromium(tmp_path):
         capture_output=True,
         timeout=120,
     )
-    assert shot.read_bytes().startswith(PNG)
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(shot).convert("L"))
+    assert pixels.shape == (3000, 1200)
+    # text, tables and the embedded plots put ink on a good part of the page
+    assert (pixels < 128).any(axis=1).mean() > 0.3

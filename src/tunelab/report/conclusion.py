@@ -61,15 +61,27 @@ def _budget_text(analysis: Analysis) -> str:
     return ComparisonBudget(kind, amount).describe()  # type: ignore[arg-type]
 
 
+def _leaders(score: ScoreAnalysis, order: list[str]) -> list[str]:
+    """The strategies that share the best median (the first of ``order`` among them)."""
+    top = score.summaries[order[0]].median
+    return [name for name in order if score.summaries[name].median == top]
+
+
 def _lead_sentence(analysis: Analysis, score: ScoreAnalysis, order: list[str]) -> str:
     best = order[0]
     s = score.summaries[best]
-    text = (
-        f"At a budget of {_budget_text(analysis)}, over {analysis.results.repeats} repeats, "
-        f"{best} reached the best median {score.label}: {_num(s.median)} "
-        f"(interquartile range {_num(s.q1)} to {_num(s.q3)}, {s.n} runs)"
-    )
-    others = [f"{name} {_num(score.summaries[name].median)}" for name in order[1:4]]
+    leaders = _leaders(score, order)
+    start = f"At a budget of {_budget_text(analysis)}, over {analysis.results.repeats} repeats, "
+    spread = f"(interquartile range {_num(s.q1)} to {_num(s.q3)}, {s.n} runs)"
+    if len(leaders) == 1:
+        text = start + f"{best} reached the best median {score.label}: {_num(s.median)} {spread}"
+    else:
+        ranks = " against ".join(f"{score.ranks.get(n, math.nan):.2f}" for n in leaders[:2])
+        text = (
+            start + f"{_names(leaders)} share the best median {score.label}, {_num(s.median)}; "
+            f"{best} comes first on mean rank ({ranks})"
+        )
+    others = [f"{n} {_num(score.summaries[n].median)}" for n in order if n not in leaders][:3]
     if others:
         text += f", ahead of {_names(others)}"
     return text + "."
@@ -115,8 +127,9 @@ def _certainty(analysis: Analysis, score: ScoreAnalysis, order: list[str]) -> li
         sentences.append(
             f"None of the pairwise differences is statistically significant (two-sided "
             f"Mann-Whitney U with Holm correction; the smallest adjusted p is "
-            f"{smallest:.3f}, alpha = {alpha:g}); a run of {best} beats a run of {runner} "
-            f"{a12:.0%} of the time, a {runner_test.magnitude} effect."
+            f"{smallest:.3f}, alpha = {alpha:g}); a run of {best} scores better than a run of "
+            f"{runner} {a12:.0%} of the time (ties counted half), a {runner_test.magnitude} "
+            "effect."
         )
     p_best = score.p_best.get(best, math.nan)
     rank = score.ranks.get(best, math.nan)
@@ -160,12 +173,15 @@ def _secondary(analysis: Analysis, order: list[str]) -> str | None:
     other = analysis.scores.get(other_kind)
     if other is None or len(other.values) < 2:
         return None
-    other_best = other.order(analysis.results.mode)[0]
-    median = _num(other.summaries[other_best].median)
-    if other_best == order[0]:
-        return f"On {other.label}, {other_best} also has the best median ({median})."
+    other_order = other.order(analysis.results.mode)
+    leaders = _leaders(other, other_order)
+    median = _num(other.summaries[leaders[0]].median)
+    if len(leaders) > 1:
+        return f"On {other.label}, {_names(leaders)} share the best median ({median})."
+    if leaders[0] == order[0]:
+        return f"On {other.label}, {leaders[0]} also has the best median ({median})."
     return (
-        f"On {other.label}, however, {other_best} has the best median ({median}), so the "
+        f"On {other.label}, however, {leaders[0]} has the best median ({median}), so the "
         "ranking depends on the score."
     )
 

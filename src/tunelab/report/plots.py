@@ -92,6 +92,7 @@ def anytime_plot(results: ComparisonResults, axis: Literal["epochs", "seconds"])
     colors = strategy_colors([s.name for s in results.strategies])
     figure, ax = _figure()
     frames = []
+    bands: list[np.ndarray[Any, Any]] = []
     for name, runs in traces.items():
         if not runs:
             continue
@@ -105,6 +106,7 @@ def anytime_plot(results: ComparisonResults, axis: Literal["epochs", "seconds"])
             q1[defined], median[defined], q3[defined] = np.nanpercentile(
                 matrix[:, defined], [25, 50, 75], axis=0
             )
+        bands.extend([q1, q3])
         ax.plot(grid, median, drawstyle="steps-post", color=colors[name], label=name)
         ax.fill_between(grid, q1, q3, step="post", color=colors[name], alpha=0.2, linewidth=0)
         frames.append(
@@ -119,6 +121,7 @@ def anytime_plot(results: ComparisonResults, axis: Literal["epochs", "seconds"])
                 }
             )
         )
+    _zoom(ax, np.vstack(bands), results.mode)
     xlabel = "epochs trained (cumulative)" if axis == "epochs" else "study clock (seconds)"
     ax.set_xlabel(xlabel)
     ax.set_ylabel(f"best {results.metric} so far ({_better(results)})")
@@ -129,9 +132,23 @@ def anytime_plot(results: ComparisonResults, axis: Literal["epochs", "seconds"])
         f"Best validation {results.metric} seen so far against the "
         + ("epochs trained so far" if axis == "epochs" else "study clock")
         + "; the line is the median over a strategy's finished runs, the band the "
-        "interquartile range."
+        "interquartile range (the value axis shows the range from a tenth of the way on)."
     )
     return Plot(f"best_vs_{axis}", _png(figure), pd.concat(frames, ignore_index=True), caption)
+
+
+def _zoom(ax: Axes, bands: np.ndarray[Any, Any], mode: str) -> None:
+    """Limit the value axis to what the bands span from a tenth of the way on, so the
+    first poor trials do not squash the part of the curves where strategies differ."""
+    start = bands.shape[1] // 10
+    later = bands[:, start:]
+    if not np.isfinite(later).any():
+        return
+    low, high = float(np.nanmin(later)), float(np.nanmax(bands))
+    if mode == "min":
+        low, high = float(np.nanmin(bands)), float(np.nanmax(later))
+    pad = 0.05 * (high - low) or 0.01 * (abs(high) or 1.0)
+    ax.set_ylim(low - pad, high + pad)
 
 
 def box_plot(analysis: Analysis, kind: ScoreKind) -> Plot | None:
@@ -147,7 +164,14 @@ def box_plot(analysis: Analysis, kind: ScoreKind) -> Plot | None:
     figure, ax = _figure((max(4.0, 1.3 * len(names) + 2.0), 4.2))
     data = [score.values[n] for n in names]
     positions = list(range(1, len(names) + 1))
-    boxes = ax.boxplot(data, positions=positions, widths=0.5, patch_artist=True, showfliers=False)
+    boxes = ax.boxplot(
+        data,
+        positions=positions,
+        widths=0.5,
+        patch_artist=True,
+        showfliers=False,
+        medianprops={"color": "black"},
+    )
     for patch, name in zip(boxes["boxes"], names, strict=True):
         patch.set_facecolor(colors[name])
         patch.set_alpha(0.35)

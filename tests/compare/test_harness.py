@@ -144,6 +144,10 @@ def test_a_changed_definition_is_refused_without_touching_the_runs(tmp_path):
             repeats=1,
         )
     assert storage.get_study("cmp/random/0") == before
+    # spelling out a task default is not a change
+    same = {"epochs": 4, "sleep": 0.0, "calls_file": str(tmp_path / "calls.txt")}
+    again = curve_compare(tmp_path, storage, strategies=["random"], repeats=1, task_options=same)
+    assert again.strategy("random").status == "ok"
 
 
 def test_unavailable_strategies_are_listed_with_the_reason_and_never_run(tmp_path):

@@ -81,7 +81,7 @@ class ComparisonRunner:
             "definition": strategy.definition(),
             "budget": self.config.budget.to_dict(),
             "task": self.config.task_name,
-            "task_options": self.config.effective_task_options,
+            "task_options": _task_options(task, self.config),
             "metric": task.metric,
             "mode": task.mode,
         }
@@ -104,12 +104,12 @@ class ComparisonRunner:
                     "use another comparison name (or storage) for a changed comparison"
                 )
 
-    def _manifest(self, availability: Mapping[str, Availability]) -> dict[str, Any]:
+    def _manifest(self, availability: Mapping[str, Availability], task: Task) -> dict[str, Any]:
         cfg = self.config
         return {
             "name": cfg.name,
             "task": cfg.task_name,
-            "task_options": cfg.effective_task_options,
+            "task_options": _task_options(task, cfg),
             "budget": cfg.budget.to_dict(),
             "repeats": cfg.repeats,
             "seed": cfg.seed,
@@ -137,7 +137,7 @@ class ComparisonRunner:
             reasons = "; ".join(f"{n}: {a.reason}" for n, a in availability.items())
             raise ConfigError(f"none of the strategies can run in this tunelab ({reasons})")
         task = resolve_task(cfg.task, cfg.task_options, cfg.base_dir)
-        manifest = self._manifest(availability)
+        manifest = self._manifest(availability, task)
         identities = {
             cfg.study_name(s.name, r): self._identity(s, r, task)
             for r in range(cfg.repeats)
@@ -274,6 +274,12 @@ class ComparisonRunner:
                 "seconds": time.monotonic() - started,
             }
         result["status"] = "finished"
+
+
+def _task_options(task: Task, config: ComparisonConfig) -> dict[str, Any]:
+    """The task's options with its defaults filled in (what the runs really used), so
+    spelling out a default in the config later does not look like a changed task."""
+    return task.options() or config.effective_task_options
 
 
 def run_comparison(

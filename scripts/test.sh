@@ -13,6 +13,14 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check "torch==2.13.0"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
 
+# The storage contract suite also runs against a real PostgreSQL server: a throwaway one
+# when the PostgreSQL binaries are installed (.ci/run installs them) and no URL is given.
+if [ -z "${TUNELAB_TEST_POSTGRES_URL:-}" ] && ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then
+  TUNELAB_TEST_POSTGRES_URL=$(bash scripts/postgres.sh start)
+  export TUNELAB_TEST_POSTGRES_URL
+  trap 'bash scripts/postgres.sh stop' EXIT
+fi
+
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

@@ -76,6 +76,7 @@ class Study:
         max_epochs: int | None = None,
         max_seconds: float | None = None,
         executor: str | Executor = "inline",
+        n_workers: int | None = None,
         quiet: bool = False,
     ) -> BudgetUsage:
         """Run trials until a limit is reached, the searcher is exhausted or the scheduler is done.
@@ -84,8 +85,13 @@ class Study:
         trials and ``max_trials=30`` runs 10 more. Trials failed by the objective count;
         trials interrupted by a crash or Ctrl-C do not, and are run again.
         KeyboardInterrupt stops the study after recording the running trial.
+        ``executor`` is "inline" (this process, the default), "processes" (``n_workers``
+        local processes) or "ray" (``n_workers`` Ray actors), or an Executor instance
+        with its own options (threads or GPUs per trial, a Ray address).
         Returns the budget used so far.
         """
+        if isinstance(executor, Executor) and n_workers is not None:
+            raise ConfigError("give n_workers to the Executor instance, not to optimize()")
         if not callable(objective):
             raise ConfigError(f"objective must be callable, got {objective!r}")
         budget = Budget(max_trials=max_trials, max_epochs=max_epochs, max_seconds=max_seconds)
@@ -100,7 +106,7 @@ class Study:
             self,
             objective,
             budget,
-            make_executor(executor),
+            make_executor(executor, **({} if n_workers is None else {"n_workers": n_workers})),
             ProgressDisplay(quiet=quiet),
         )
         return runner.run()

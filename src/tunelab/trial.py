@@ -36,16 +36,21 @@ class TrialStatus(str, Enum):
 
 
 class FailureKind(str, Enum):
-    """Why a trial failed. Infrastructure failures do not use up the trial budget."""
+    """Why a trial failed.
+
+    Failures of the trial itself use up the trial budget (a configuration that crashes
+    its worker would crash it again); an interruption of the study (Ctrl-C, the driver
+    killed) does not, and the interrupted configuration runs again on resume.
+    """
 
     OBJECTIVE_ERROR = "objective_error"  # the objective raised
     INVALID_VALUE = "invalid_value"  # NaN, inf, wrong type, or missing study metric
-    INTERRUPTED = "interrupted"  # the process running it was stopped or killed
-    WORKER_LOST = "worker_lost"  # the worker died (segfault, out of memory, lease expired)
+    WORKER_LOST = "worker_lost"  # its worker process died (segfault, os._exit, out of memory)
+    INTERRUPTED = "interrupted"  # the study was stopped or its driver killed
 
     @property
     def counts_toward_budget(self) -> bool:
-        return self in (FailureKind.OBJECTIVE_ERROR, FailureKind.INVALID_VALUE)
+        return self is not FailureKind.INTERRUPTED
 
 
 class Decision(str, Enum):

@@ -24,6 +24,7 @@ from tunelab.errors import DuplicateStudyError, StorageError, StudyNotFoundError
 from tunelab.storage import (
     FinishedTrialError,
     MemoryStorage,
+    StaleStateError,
     Storage,
     StudyRecord,
     StudyUpdate,
@@ -460,7 +461,7 @@ def test_finish_trial_failed_keeps_error(storage: Storage, study_name: NameFacto
         status=TrialStatus.FAILED,
         error="ValueError: bad batch",
         traceback='Traceback (most recent call last):\n  File "x.py"\nValueError: bad batch\n',
-        failure=FailureKind.WORKER_LOST,
+        failure=FailureKind.INTERRUPTED,
     )
     done = storage.finish_trial(trial.trial_id, outcome)
     got = storage.get_trial(trial.trial_id)
@@ -469,10 +470,10 @@ def test_finish_trial_failed_keeps_error(storage: Storage, study_name: NameFacto
     assert (got.error, got.traceback, got.failure) == (
         outcome.error,
         outcome.traceback,
-        FailureKind.WORKER_LOST,
+        FailureKind.INTERRUPTED,
     )
     assert got.value is None
-    assert not got.counts_toward_budget
+    assert not got.counts_toward_budget  # an interruption is run again, not counted
 
 
 def test_finish_trial_needs_a_finished_status(storage: Storage, study_name: NameFactory) -> None:
@@ -1049,3 +1050,64 @@ def test_make_storage_rejects_bad_strings(
     with pytest.raises(StorageError):
         make_storage(bad)
     assert list(tmp_path.iterdir()) == []
+
+
+# -- shared state between workers: versions, leases, study attributes ---------------------
+
+
+def test_state_version_guards_concurrent_writers(storage: Storage, study_name: NameFactory) -> None:
+    study = new_study(storage, study_name("version"))
+    assert storage.get_study(study.name).state_version == 0
+    first = new_trial(
+        storage, study, update=StudyUpdate(searcher_state={"i": 1}, expected_version=0)
+    )
+    assert storage.get_study(study.name).state_version == 1
+    # A second worker still at version 0 is refused, and its trial is not created.
+    with pytest.raises(StaleStateError):
+        new_trial(storage, study, update=StudyUpdate(searcher_state={"i": 99}, expected_version=0))
+    record = storage.get_study(study.name)
+    assert record.searcher_state == {"i": 1} and record.state_version == 1
+    assert [t.number for t in storage.get_trials(study.study_id)] == [first.number]
+    # The same refusal covers finishing a trial: nothing of it is written.
+    outcome = TrialOutcome(status=TrialStatus.COMPLETED, value=1.0)
+    with pytest.raises(StaleStateError):
+        storage.finish_trial(first.trial_id, outcome, update=StudyUpdate(expected_version=0))
+    assert storage.get_trial(first.trial_id).status is TrialStatus.RUNNING
+    storage.finish_trial(first.trial_id, outcome, update=StudyUpdate(expected_version=1))
+    assert storage.get_study(study.name).state_version == 2
+    # Writes without an expected version still bump it, so others notice them.
+    storage.update_study(study.study_id, StudyUpdate(scheduler_state={"rung": 1}))
+    assert storage.get_study(study.name).state_version == 3
+
+
+def test_study_user_attrs_can_be_added(storage: Storage, study_name: NameFactory) -> None:
+    study = new_study(storage, study_name("sattrs"))
+    storage.set_study_user_attr(study.study_id, "budget", {"max_trials": 10})
+    storage.set_study_user_attr(study.study_id, "objective", "obj.py:objective")
+    attrs = storage.get_study(study.name).user_attrs
+    assert attrs == {**USER_ATTRS, "budget": {"max_trials": 10}, "objective": "obj.py:objective"}
+    with pytest.raises(StudyNotFoundError):
+        storage.set_study_user_attr(987_654, "x", 1)
+
+
+def test_leases_expire_unless_renewed(storage: Storage, study_name: NameFactory) -> None:
+    import time
+
+    study = new_study(storage, study_name("lease"))
+    quiet, busy = new_trial(storage, study), new_trial(storage, study)
+    waiting = new_trial(storage, study, status=TrialStatus.WAITING)
+    assert abs(storage.now() - time.time()) < 5
+    assert storage.expired_trials(study.study_id, lease_seconds=60) == []
+    time.sleep(0.3)
+    storage.renew_leases([busy.trial_id])
+    storage.add_report(quiet.trial_id, 1, {"loss": 1.0})  # a report renews a lease too
+    time.sleep(0.3)
+    storage.renew_leases([busy.trial_id])
+    expired = storage.expired_trials(study.study_id, lease_seconds=0.45)
+    assert [t.number for t in expired] == []
+    time.sleep(0.5)
+    storage.renew_leases([busy.trial_id])
+    expired = storage.expired_trials(study.study_id, lease_seconds=0.45)
+    assert [t.number for t in expired] == [quiet.number]
+    assert expired[0].reports[0].metrics == {"loss": 1.0}
+    assert waiting.number not in [t.number for t in expired]

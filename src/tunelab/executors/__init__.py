@@ -1,4 +1,4 @@
-"""Executors run trials: inline (this process), and more to come (processes, Ray)."""
+"""Executors run trials: inline (this process), in local processes, or on a Ray cluster."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from tunelab.executors.base import Executor, Objective, TrialEnded, TrialJob, ru
 
 EXECUTORS: dict[str, str] = {
     "inline": "tunelab.executors.inline:InlineExecutor",
+    "processes": "tunelab.executors.processes:ProcessExecutor",
+    "ray": "tunelab.executors.ray:RayExecutor",
 }
 """Registry: name -> "module:class", imported on first use."""
 

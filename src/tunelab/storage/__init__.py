@@ -7,6 +7,7 @@ from pathlib import Path
 from tunelab.errors import StorageError
 from tunelab.storage.base import (
     FinishedTrialError,
+    StaleStateError,
     Storage,
     StudyRecord,
     StudySummary,
@@ -22,6 +23,7 @@ __all__ = [
     "DEFAULT_STORAGE_FILE",
     "FinishedTrialError",
     "MemoryStorage",
+    "StaleStateError",
     "Storage",
     "StudyRecord",
     "StudySummary",

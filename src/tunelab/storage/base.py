@@ -40,6 +40,7 @@ class StudyRecord:
     created_at: float
     elapsed_seconds: float = 0.0
     user_attrs: dict[str, Any] = field(default_factory=dict)
+    state_version: int = 0
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,19 @@ class StudySummary:
 
 @dataclass(frozen=True)
 class StudyUpdate:
-    """Study-level state written atomically with a trial change (None: unchanged)."""
+    """Study-level state written atomically with a trial change (None: unchanged).
+
+    Several workers can share a study. A worker that computed its change from the
+    study's state at version ``expected_version`` passes it: the write then happens only
+    if nobody changed the state since (and bumps the version), else it raises
+    :class:`StaleStateError` and writes nothing, so the worker refreshes and retries.
+    """
 
     searcher_state: dict[str, Any] | None = None
     scheduler_state: dict[str, Any] | None = None
     space: dict[str, Any] | None = None
     elapsed_delta: float = 0.0
+    expected_version: int | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -71,6 +79,7 @@ class StudyUpdate:
             and self.scheduler_state is None
             and self.space is None
             and self.elapsed_delta == 0.0
+            and self.expected_version is None
         )
 
 
@@ -97,6 +106,10 @@ def json_attr_value(key: str, value: Any) -> Any:
 
 class FinishedTrialError(RuntimeError):
     """A write to a trial that already finished (finished trials are immutable)."""
+
+
+class StaleStateError(StorageError):
+    """Another worker changed the study's shared state since this worker read it."""
 
 
 class Storage(ABC):
@@ -144,6 +157,20 @@ class Storage(ABC):
         Raise StudyNotFoundError for an unknown id and StorageError for a value that is
         not JSON-serialisable (nothing is written then).
         """
+
+    # -- leases -----------------------------------------------------------------------
+    @abstractmethod
+    def now(self) -> float:
+        """The storage's clock in seconds since the epoch (the database server's, when
+        there is one), so leases mean the same on every machine."""
+
+    @abstractmethod
+    def renew_leases(self, trial_ids: list[int]) -> None:
+        """Mark these running trials as alive now (their workers' heartbeat)."""
+
+    @abstractmethod
+    def expired_trials(self, study_id: int, lease_seconds: float) -> list[TrialRecord]:
+        """RUNNING trials of the study not heard from for more than ``lease_seconds``."""
 
     # -- trials -----------------------------------------------------------------------
     @abstractmethod

@@ -12,6 +12,7 @@ from tunelab.errors import DuplicateStudyError, StudyNotFoundError
 from tunelab.space import Config
 from tunelab.storage.base import (
     FinishedTrialError,
+    StaleStateError,
     Storage,
     StudyRecord,
     StudySummary,
@@ -39,6 +40,7 @@ class MemoryStorage(Storage):
         self._study_trials: dict[int, list[int]] = {}
         self._next_study_id = 1
         self._next_trial_id = 1
+        self._heartbeats: dict[int, float] = {}
 
     # -- studies ----------------------------------------------------------------------
     def create_study(
@@ -138,7 +140,12 @@ class MemoryStorage(Storage):
         if study_id not in self._studies_by_id:
             raise StudyNotFoundError(f"no study with id {study_id} in {self.url}")
         record = self._studies[self._studies_by_id[study_id]]
-        changes: dict[str, Any] = {}
+        if update.expected_version is not None and update.expected_version != record.state_version:
+            raise StaleStateError(
+                f"study {record.name!r} changed (state version {record.state_version}, "
+                f"expected {update.expected_version})"
+            )
+        changes: dict[str, Any] = {"state_version": record.state_version + 1}
         if update.searcher_state is not None:
             changes["searcher_state"] = copy.deepcopy(update.searcher_state)
         if update.scheduler_state is not None:
@@ -148,6 +155,28 @@ class MemoryStorage(Storage):
         if update.elapsed_delta:
             changes["elapsed_seconds"] = record.elapsed_seconds + update.elapsed_delta
         return replace(record, **changes)
+
+    def now(self) -> float:
+        return time.time()
+
+    def renew_leases(self, trial_ids: list[int]) -> None:
+        with self._lock:
+            now = time.time()
+            for trial_id in trial_ids:
+                t = self._trials.get(trial_id)
+                if t is not None and t.status is TrialStatus.RUNNING:
+                    self._heartbeats[trial_id] = now
+
+    def expired_trials(self, study_id: int, lease_seconds: float) -> list[TrialRecord]:
+        with self._lock:
+            limit = time.time() - lease_seconds
+            out = []
+            for trial_id in self._study_trials.get(study_id, []):
+                t = self._trials[trial_id]
+                last = self._heartbeats.get(trial_id, t.started_at or t.created_at)
+                if t.status is TrialStatus.RUNNING and last < limit:
+                    out.append(self._with_reports(t))
+            return out
 
     def _commit_study(self, record: StudyRecord | None) -> None:
         if record is not None:
@@ -224,12 +253,15 @@ class MemoryStorage(Storage):
                 raise ValueError(f"trial {t.number} is {t.status.value}, not paused")
             resumed = replace(t, status=TrialStatus.RUNNING, budget=budget, worker=worker)
             self._trials[trial_id] = resumed
+            self._heartbeats[trial_id] = time.time()
             return self._with_reports(resumed)
 
     def _live(self, trial_id: int) -> TrialRecord:
+        """A trial that may still change; every such write also renews its lease."""
         t = self._trials[trial_id]
         if t.status.is_finished:
             raise FinishedTrialError(f"trial {t.number} is {t.status.value}; it cannot change")
+        self._heartbeats[trial_id] = time.time()
         return t
 
     def add_report(

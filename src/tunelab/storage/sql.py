@@ -28,6 +28,7 @@ from tunelab.errors import DuplicateStudyError, StorageError, StudyNotFoundError
 from tunelab.space import Config
 from tunelab.storage.base import (
     FinishedTrialError,
+    StaleStateError,
     Storage,
     StudyRecord,
     StudySummary,
@@ -64,6 +65,7 @@ studies = sa.Table(
     sa.Column("user_attrs", sa.Text, nullable=False),
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("elapsed_seconds", sa.Double, nullable=False, default=0.0),
+    sa.Column("state_version", sa.Integer, nullable=False, default=0),
 )
 
 trials = sa.Table(
@@ -348,11 +350,50 @@ class SqlStorage(Storage):
                 sa.update(studies).where(studies.c.id == study_id).values(user_attrs=_dumps(attrs))
             )
 
+    # -- leases -----------------------------------------------------------------------
+    def _clock(self) -> Any:
+        """The time to write into heartbeats: the server's clock on PostgreSQL (shared by
+        every machine), this machine's for a SQLite file (local by nature)."""
+        if self._dialect == "postgresql":
+            return sa.func.extract("epoch", sa.func.clock_timestamp())
+        return time.time()
+
+    def now(self) -> float:
+        if self._dialect != "postgresql":
+            return time.time()
+        with self._read() as conn:
+            return float(conn.execute(sa.select(self._clock())).scalar_one())
+
+    def renew_leases(self, trial_ids: list[int]) -> None:
+        if not trial_ids:
+            return
+        with self._write() as conn:
+            conn.execute(
+                sa.update(trials)
+                .where(trials.c.id.in_(trial_ids), trials.c.status == TrialStatus.RUNNING.value)
+                .values(heartbeat_at=self._clock())
+            )
+
+    def expired_trials(self, study_id: int, lease_seconds: float) -> list[TrialRecord]:
+        with self._read() as conn:
+            ids = conn.execute(
+                sa.select(trials.c.id).where(
+                    trials.c.study_id == study_id,
+                    trials.c.status == TrialStatus.RUNNING.value,
+                    sa.func.coalesce(trials.c.heartbeat_at, trials.c.started_at)
+                    < self._clock() - lease_seconds,
+                )
+            ).scalars()
+            return [self._load_trial(conn, trial_id) for trial_id in ids]
+
     @staticmethod
     def _apply(conn: Connection, study_id: int, update: StudyUpdate | None) -> None:
         if update is None or update.is_empty:
             return
-        values: dict[str, Any] = {}
+        where = [studies.c.id == study_id]
+        if update.expected_version is not None:
+            where.append(studies.c.state_version == update.expected_version)
+        values: dict[str, Any] = {"state_version": studies.c.state_version + 1}
         if update.searcher_state is not None:
             values["searcher_state"] = _dumps(update.searcher_state)
         if update.scheduler_state is not None:
@@ -361,11 +402,18 @@ class SqlStorage(Storage):
             values["space"] = _dumps(update.space)
         if update.elapsed_delta:
             values["elapsed_seconds"] = studies.c.elapsed_seconds + update.elapsed_delta
-        changed = conn.execute(
-            sa.update(studies).where(studies.c.id == study_id).values(**values)
-        ).rowcount
+        changed = conn.execute(sa.update(studies).where(*where).values(**values)).rowcount
         if changed != 1:
-            raise StudyNotFoundError(f"no study with id {study_id}")
+            version = conn.execute(
+                sa.select(studies.c.state_version).where(studies.c.id == study_id)
+            ).scalar()
+            if version is None:
+                raise StudyNotFoundError(f"no study with id {study_id}")
+            # Raising rolls back the whole transaction: the trial change is not written.
+            raise StaleStateError(
+                f"study id {study_id} changed (state version {version}, "
+                f"expected {update.expected_version})"
+            )
 
     # -- trials -----------------------------------------------------------------------
     def create_trial(
@@ -410,7 +458,7 @@ class SqlStorage(Storage):
                 "user_attrs": "{}",
                 "created_at": now,
                 "started_at": now if status is TrialStatus.RUNNING else None,
-                "heartbeat_at": now if status is TrialStatus.RUNNING else None,
+                "heartbeat_at": self._clock() if status is TrialStatus.RUNNING else None,
             }
             trial_id = conn.execute(sa.insert(trials).values(**values)).inserted_primary_key[0]  # type: ignore[index]
             self._apply(conn, study_id, update)
@@ -455,7 +503,7 @@ class SqlStorage(Storage):
                 .values(
                     status=TrialStatus.RUNNING.value,
                     started_at=now,
-                    heartbeat_at=now,
+                    heartbeat_at=self._clock(),
                     worker=worker,
                     **({} if budget is None else {"budget": budget}),
                 )
@@ -471,7 +519,7 @@ class SqlStorage(Storage):
                     status=TrialStatus.RUNNING.value,
                     budget=budget,
                     worker=worker,
-                    heartbeat_at=time.time(),
+                    heartbeat_at=self._clock(),
                 )
             ).rowcount
             if done != 1:
@@ -481,7 +529,7 @@ class SqlStorage(Storage):
 
     def _touch_live(self, conn: Connection, trial_id: int, **values: Any) -> None:
         """Update a trial that must still be running/paused/waiting (finished ones are frozen)."""
-        values.setdefault("heartbeat_at", time.time())
+        values.setdefault("heartbeat_at", self._clock())
         changed = conn.execute(
             sa.update(trials)
             .where(trials.c.id == trial_id, trials.c.status.in_(_LIVE))
@@ -506,7 +554,7 @@ class SqlStorage(Storage):
         now = time.time()
         with self._write() as conn:
             extra = {} if params is None else {"params": _dumps(params)}
-            self._touch_live(conn, trial_id, heartbeat_at=now, **extra)
+            self._touch_live(conn, trial_id, **extra)
             conn.execute(
                 sa.insert(reports).values(
                     trial_id=trial_id, step=step, metrics=_dumps(metrics), time=now
@@ -680,6 +728,7 @@ def _study_from_row(row: Any) -> StudyRecord:
         scheduler_state=_loads(row["scheduler_state"]),
         created_at=row["created_at"],
         elapsed_seconds=row["elapsed_seconds"] or 0.0,
+        state_version=row["state_version"],
         user_attrs=json.loads(row["user_attrs"]),
     )
 

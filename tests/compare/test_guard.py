@@ -44,3 +44,24 @@ def test_a_success_resets_the_count():
     )
     statuses = [t.status for t in study.trials]
     assert len(statuses) == 9 and statuses.count(TrialStatus.COMPLETED) == 3
+
+
+def test_workers_that_keep_dying_stop_the_run_too():
+    """A process worker that cannot even start its trial is retried without using any
+    budget; the guard stops it. (A task loaded from a file path pickles in this process
+    but its module cannot be imported in a spawned worker, which dies.)"""
+    from tests.compare.synthetic import TASK
+    from tunelab.compare import resolve_task
+    from tunelab.executors.processes import ProcessExecutor
+
+    study = tl.create_study(metric="val_score", mode="max", storage=":memory:", seed=0)
+    with pytest.raises(
+        ConsecutiveFailuresError, match="3 failed trials in a row; the last: worker"
+    ):
+        study.optimize(
+            resolve_task(TASK, {}),
+            max_epochs=10,
+            executor=FailFastExecutor(ProcessExecutor(n_workers=1), 3),
+            quiet=True,
+        )
+    assert all(t.failure is tl.FailureKind.WORKER_LOST for t in study.trials if t.failure)

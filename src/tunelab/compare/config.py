@@ -12,7 +12,7 @@ The YAML form ``tunelab compare`` reads (``tl.compare`` takes the same fields)::
                                       # trained for the task's epochs), or seconds
     final_evaluation: true            # retrain each run's best on train+val, score on test
     max_consecutive_failures: 5       # a run stops (failed) after this many failed trials in a row
-    executor: inline
+    executor: inline                  # or {name: processes, n_workers: 2}; runs stay sequential
     strategies:
       - random                        # shorthand: that searcher with the fifo scheduler
       - {name: sobol, searcher: sobol}

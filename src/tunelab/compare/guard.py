@@ -1,7 +1,8 @@
 """Stop a run whose trials keep failing, instead of burning (or never ending) its budget.
 
 An epoch budget counts epochs trained, so an objective that fails before its first
-report would never use it up. The guard wraps the run's executor and, after
+report would never use it up, and a worker process that dies is retried without using
+any budget at all. The guard wraps the run's executor and, after
 ``limit`` failed trials in a row, marks the last one fatal: the study records it and
 then stops with :class:`ConsecutiveFailuresError`, which the harness records as the
 run's error. (Ray Tune's ``max_failures``/``fail_fast`` answer the same need.)
@@ -14,6 +15,10 @@ from dataclasses import replace
 from tunelab.errors import TunelabError
 from tunelab.executors.base import Executor, Objective, TrialEnded, TrialJob
 from tunelab.trial import FailureKind, TrialChannel, TrialStatus
+
+# A worker that dies (it cannot import the objective, runs out of memory) does not use
+# up the trial budget, so without counting it a run would retry forever.
+_COUNTED = (FailureKind.OBJECTIVE_ERROR, FailureKind.INVALID_VALUE, FailureKind.WORKER_LOST)
 
 
 class ConsecutiveFailuresError(TunelabError):
@@ -50,10 +55,7 @@ class FailFastExecutor(Executor):
             if outcome is None:  # paused: no verdict yet
                 out.append(event)
                 continue
-            if outcome.status is TrialStatus.FAILED and outcome.failure in (
-                FailureKind.OBJECTIVE_ERROR,
-                FailureKind.INVALID_VALUE,
-            ):
+            if outcome.status is TrialStatus.FAILED and outcome.failure in _COUNTED:
                 self.failures_in_a_row_ += 1
             elif outcome.status in (TrialStatus.COMPLETED, TrialStatus.PRUNED):
                 self.failures_in_a_row_ = 0

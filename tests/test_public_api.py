@@ -36,8 +36,11 @@ EXPECTED = {
     "TrialStatus",
     "TunelabError",
     "__version__",
+    "compare",
     "create_study",
+    "load_comparison",
     "load_study",
+    "write_report",
 }
 
 

@@ -216,6 +216,29 @@ def test_wall_clock_budget_ends_the_study():
     assert 3 <= len(study.trials) <= 8
 
 
+def test_stored_clock_counts_the_time_spent_training_between_reports(tmp_path):
+    """The seconds a study has run survive in storage, training time included, so a
+    resumed study keeps its wall-clock budget."""
+    import time
+
+    def reporting(trial: tl.Trial) -> float:
+        x = trial.hp.Float("x", 0.0, 1.0)
+        for epoch in range(1, 4):
+            time.sleep(0.05)
+            trial.report(epoch, loss=x)
+        return x
+
+    storage = make_storage(tmp_path / "clock.db")
+    study = tl.create_study("clock", storage=storage, seed=0)
+    used = study.optimize(reporting, max_trials=3, quiet=True)
+    stored = storage.get_study("clock").elapsed_seconds
+    assert stored >= 9 * 0.05
+    assert stored == pytest.approx(used.seconds, abs=0.05)
+    again = tl.load_study("clock", storage=storage).optimize(reporting, max_seconds=0.1, quiet=True)
+    assert again.seconds >= stored  # the resumed study starts from the stored clock
+    assert len(tl.load_study("clock", storage=storage).trials) == 3  # budget already used
+
+
 def test_enqueued_configurations_run_first():
     study = memory_study()
     study.optimize(quadratic, max_trials=1, quiet=True)
@@ -370,3 +393,12 @@ def test_studies_of_the_same_name_never_share_checkpoints(tmp_path):
     second = tl.create_study("same", storage=storage)
     assert second.artifacts.directory != folder
     assert second.artifacts.directory.parent == tmp_path / "s.db.artifacts"
+
+
+def test_study_user_attrs_are_stored_and_read_back(tmp_path):
+    storage = make_storage(tmp_path / "attrs.db")
+    study = tl.create_study("attrs", storage=storage, user_attrs={"owner": "ada"})
+    study.set_user_attr("note", {"k": (1, 2)})
+    assert study.user_attrs["note"] == {"k": [1, 2]}
+    again = tl.load_study("attrs", storage=storage)
+    assert again.user_attrs["owner"] == "ada" and again.user_attrs["note"] == {"k": [1, 2]}

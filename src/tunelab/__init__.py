@@ -9,9 +9,13 @@ def objective(trial):
 study = tl.create_study("demo", metric="value", mode="min", searcher="sobol", seed=0)
 study.optimize(objective, max_trials=30)
 study.best_trial.params
+
+results = tl.compare("digits_mlp", ["random", "sobol"], budget={"epochs": 300}, repeats=5)
+tl.write_report(results, "reports/digits")
 """
 
 from tunelab.budget import Budget, BudgetUsage
+from tunelab.compare import compare, load_comparison
 from tunelab.errors import (
     ConfigError,
     DuplicateStudyError,
@@ -21,6 +25,7 @@ from tunelab.errors import (
     TunelabError,
 )
 from tunelab.hyperparameters import HyperParameters
+from tunelab.report import write_report
 from tunelab.space import Boolean, Choice, Condition, Fixed, Float, Int, Param, Space
 from tunelab.study import Study, create_study, load_study
 from tunelab.tasks.base import Task
@@ -66,6 +71,9 @@ __all__ = [
     "TunelabError",
     "Space",
     "__version__",
+    "compare",
     "create_study",
+    "load_comparison",
     "load_study",
+    "write_report",
 ]

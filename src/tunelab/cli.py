@@ -1,4 +1,4 @@
-"""The ``tunelab`` command: run, plan, ls, show, export.
+"""The ``tunelab`` command: run, plan, worker, ls, show, export, compare, report.
 
 Exit codes: 0 done; 2 bad input (the reason on stderr); 130 interrupted by Ctrl-C
 (everything finished so far is stored; run the same command again to continue).
@@ -298,6 +298,66 @@ def export(
             sys.stdout.write(text)
         else:
             output.write_text(text)
+
+
+@app.command("compare")
+def compare_command(
+    config: Annotated[Path, typer.Argument(help="Comparison configuration (YAML).")],
+    storage: StorageOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Compare tuning strategies: every strategy, every repeat, one budget, one storage.
+
+    Run it again to continue an interrupted comparison (finished runs are skipped).
+    """
+    with _user_errors():
+        from tunelab.compare import load_compare_config, run_comparison
+
+        cfg = load_compare_config(config)
+        results = run_comparison(cfg, storage or cfg.storage, quiet=quiet)
+        if not quiet:
+            finished = sum(r.status == "finished" for r in results.runs)
+            failed = sum(r.status == "failed" for r in results.runs)
+            out.print(
+                f"comparison {results.name!r}: {finished} runs finished, {failed} failed; "
+                f"write its report with: tunelab report {config}",
+                markup=False,
+            )
+
+
+@app.command("report")
+def report_command(
+    config: Annotated[
+        Path | None,
+        typer.Argument(help="The comparison's YAML (default: the only comparison in the storage)."),
+    ] = None,
+    storage: StorageOption = None,
+    name: Annotated[
+        str | None, typer.Option("--name", "-n", help="Comparison name (default: the config's).")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Folder (default: report.output, else reports/NAME)."),
+    ] = None,
+) -> None:
+    """Write a comparison's HTML report and Markdown summary from the stored runs (runs nothing)."""
+    with _user_errors():
+        from dataclasses import replace
+
+        from tunelab.compare import load_compare_config, load_comparison
+        from tunelab.report import write_report
+
+        cfg = load_compare_config(config) if config is not None else None
+        store = _open_existing(storage or (cfg.storage if cfg else None))
+        results = load_comparison(name or (cfg.name if cfg else None), store)
+        if cfg is not None:  # the file's report settings win over the stored ones
+            results = replace(
+                results, manifest={**results.manifest, "report": cfg.report.to_dict()}
+            )
+        files = write_report(results, output)
+        out.print(f"report: {files.html}", markup=False)
+        out.print(f"summary: {files.markdown}", markup=False)
+        out.print(files.conclusion, markup=False)
 
 
 def main() -> None:

@@ -75,22 +75,35 @@ class RunConfig:
     base_dir: Path = Path()
 
 
-def load_run_config(path: str | Path) -> RunConfig:
-    """Read and check a run configuration; errors name the file and the bad key."""
+def read_yaml_settings(path: Path) -> Mapping[str, Any]:
+    """The mapping a YAML settings file holds; errors name the file."""
     import yaml
 
-    path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return check_keys(data, None, str(path))
+
+
+def check_keys(data: Any, known: set[str] | None, where: str) -> Mapping[str, Any]:
+    """``data`` as a mapping whose keys are all ``known`` (any keys when None)."""
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
-    unknown = set(data) - _KEYS
+        raise ConfigError(f"{where}: expected a mapping of settings, got {type(data).__name__}")
+    unknown = set(data) - known if known is not None else set()
     if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)}; known: {sorted(_KEYS)}")
+        raise ConfigError(
+            f"{where}: unknown key(s) {sorted(unknown)}; known: {sorted(known or ())}"
+        )
+    return data
+
+
+def load_run_config(path: str | Path) -> RunConfig:
+    """Read and check a run configuration; errors name the file and the bad key."""
+    path = Path(path)
+    data = check_keys(read_yaml_settings(path), _KEYS, str(path))
     if ("task" in data) == ("objective" in data):
         raise ConfigError(f"{path}: give exactly one of 'task' or 'objective'")
     budget_raw = data.get("budget") or {}

@@ -36,3 +36,7 @@ class DuplicateStudyError(StorageError):
 
 class StudyExhaustedError(TunelabError):
     """The searcher has no configuration left to propose (a finished grid, say)."""
+
+
+class ConsecutiveFailuresError(TunelabError):
+    """A study stopped because too many of its trials failed in a row."""

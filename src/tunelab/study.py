@@ -120,6 +120,7 @@ class Study:
         max_retries: int = 0,
         lease_seconds: float = 60.0,
         lease_expired: str = "requeue",
+        max_consecutive_failures: int | None = 10,
         quiet: bool = False,
     ) -> BudgetUsage:
         """Run trials until a limit is reached, the searcher is exhausted or the scheduler is done.
@@ -140,6 +141,9 @@ class Study:
         ``checkpoint=`` is then saved every report). A running trial holds a lease its
         worker renews; one not renewed for ``lease_seconds`` (worker or machine gone) is
         failed, or queued again (``lease_expired="requeue"``, the default).
+        After ``max_consecutive_failures`` failed trials in a row (None: no limit) the
+        study stops with ConsecutiveFailuresError: something is broken, and an epoch
+        budget would never run out on an objective that fails before reporting.
         Returns the budget used so far.
         """
         if isinstance(executor, Executor) and n_workers is not None:
@@ -153,6 +157,15 @@ class Study:
             raise ConfigError(f"lease_seconds must be a positive number, got {lease_seconds!r}")
         if lease_expired not in ("fail", "requeue"):
             raise ConfigError(f"lease_expired must be 'fail' or 'requeue', got {lease_expired!r}")
+        if max_consecutive_failures is not None and (
+            isinstance(max_consecutive_failures, bool)
+            or not isinstance(max_consecutive_failures, int)
+            or max_consecutive_failures < 1
+        ):
+            raise ConfigError(
+                "max_consecutive_failures must be a positive integer or None, "
+                f"got {max_consecutive_failures!r}"
+            )
         if not budget.is_bounded and not isinstance(self.searcher, GridSearcher):
             raise ConfigError(
                 "optimize() needs a budget: max_trials, max_epochs or max_seconds "
@@ -164,7 +177,10 @@ class Study:
             self,
             objective,
             budget,
-            make_executor(executor, **({} if n_workers is None else {"n_workers": n_workers})),
+            _guarded(
+                make_executor(executor, **({} if n_workers is None else {"n_workers": n_workers})),
+                max_consecutive_failures,
+            ),
             ProgressDisplay(quiet=quiet),
             lease_seconds=float(lease_seconds),
             lease_expired=lease_expired,  # type: ignore[arg-type]
@@ -226,6 +242,11 @@ class Study:
             self.study_id, proposal=config, meta={}, budget=None, status=TrialStatus.WAITING
         )
 
+    def set_user_attr(self, key: str, value: Any) -> None:
+        """Store a JSON-serialisable attribute on the study (kept in its storage)."""
+        self.storage.set_study_user_attr(self.study_id, key, value)
+        self.user_attrs[key] = self.storage.get_study(self.name).user_attrs[key]
+
     # -- results ---------------------------------------------------------------------------
     @property
     def trials(self) -> list[TrialRecord]:
@@ -270,6 +291,12 @@ class Study:
         from tunelab.export import trials_dataframe
 
         return trials_dataframe(self.trials, self.space)
+
+
+def _guarded(executor: Executor, limit: int | None) -> Executor:
+    from tunelab.executors.fail_fast import FailFastExecutor
+
+    return executor if limit is None else FailFastExecutor(executor, limit)
 
 
 def _as_space(space: Space | Mapping[str, Any] | str | Path | None) -> Space:

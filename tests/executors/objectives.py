@@ -51,3 +51,9 @@ def redefines(trial: tl.Trial) -> float:
     if trial.number == 0:
         return float(trial.hp.Int("units", 32, 512, step=32))
     return float(trial.hp.Int("units", 16, 256, step=16))
+
+
+def always_dies(trial: tl.Trial) -> float:
+    """Kills its worker process on every trial."""
+    trial.hp.Float("x", 0.0, 1.0)
+    os._exit(1)

@@ -373,6 +373,58 @@ def test_user_attrs(storage: Storage, study_name: NameFactory) -> None:
     assert storage.get_trial(trial.trial_id).user_attrs["note"] == "second"
 
 
+def test_study_user_attrs(storage: Storage, study_name: NameFactory) -> None:
+    study, other = new_study(storage, study_name("sattrs")), new_study(storage, study_name("o"))
+    storage.set_study_user_attr(study.study_id, "result", {"test": [0.9, 0.95], "ok": True})
+    storage.set_study_user_attr(study.study_id, "owner", "grace")  # replaces one key only
+    storage.set_study_user_attr(study.study_id, "pair", (1, 2))
+
+    got = storage.get_study(study.name)
+    assert got.user_attrs == {
+        **USER_ATTRS,
+        "owner": "grace",
+        "result": {"test": [0.9, 0.95], "ok": True},
+        "pair": [1, 2],  # what JSON gives back, on every backend
+    }
+    assert storage.get_study(other.name).user_attrs == USER_ATTRS
+    # other study-level state is untouched, and later updates keep the attributes
+    storage.update_study(study.study_id, StudyUpdate(searcher_state={"n": 1}, elapsed_delta=2.0))
+    again = storage.get_study(study.name)
+    assert again.user_attrs == got.user_attrs
+    assert (again.searcher_state, again.elapsed_seconds) == ({"n": 1}, 2.0)
+
+
+def test_study_user_attr_errors_write_nothing(storage: Storage, study_name: NameFactory) -> None:
+    study = new_study(storage, study_name("sattrs-bad"))
+    with pytest.raises(StorageError, match="'blob' is not JSON-serialisable"):
+        storage.set_study_user_attr(study.study_id, "blob", {"x": object()})
+    with pytest.raises(StudyNotFoundError):
+        storage.set_study_user_attr(987_654, "k", 1)
+    assert storage.get_study(study.name).user_attrs == USER_ATTRS
+
+
+def test_study_user_attrs_are_copied(storage: Storage, study_name: NameFactory) -> None:
+    study = new_study(storage, study_name("sattrs-copy"))
+    value: dict[str, Any] = {"list": [1]}
+    storage.set_study_user_attr(study.study_id, "v", value)
+    value["list"].append(2)
+    got = storage.get_study(study.name)
+    got.user_attrs["v"]["list"].append(3)
+    assert storage.get_study(study.name).user_attrs["v"] == {"list": [1]}
+
+
+def test_study_user_attrs_are_seen_by_another_connection(
+    shared_storage: Storage, study_name: NameFactory
+) -> None:
+    study = new_study(shared_storage, study_name("sattrs-shared"))
+    shared_storage.set_study_user_attr(study.study_id, "done", True)
+    other = make_storage(shared_storage.url)
+    try:
+        assert other.get_study(study.name).user_attrs["done"] is True
+    finally:
+        other.close()
+
+
 def test_update_of_an_unknown_study_raises(storage: Storage) -> None:
     with pytest.raises(StudyNotFoundError):
         storage.update_study(987_654, StudyUpdate(elapsed_delta=1.0))

@@ -14,6 +14,7 @@ Contract (checked by tests/storage/test_contract.py for every backend):
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -95,6 +96,15 @@ class TrialOutcome:
     failure: FailureKind | None = None
 
 
+def json_attr_value(key: str, value: Any) -> Any:
+    """``value`` as it will read back from any backend (JSON round trip: tuples become
+    lists), or StorageError naming ``key`` when it is not JSON-serialisable."""
+    try:
+        return json.loads(json.dumps(value, allow_nan=True))
+    except (TypeError, ValueError) as exc:
+        raise StorageError(f"user attribute {key!r} is not JSON-serialisable: {exc}") from None
+
+
 class FinishedTrialError(RuntimeError):
     """A write to a trial that already finished (finished trials are immutable)."""
 
@@ -141,7 +151,13 @@ class Storage(ABC):
 
     @abstractmethod
     def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
-        """Store a JSON-serialisable attribute on a study."""
+        """Store (or replace) one JSON-serialisable attribute of a study.
+
+        The other attributes are kept. Unlike a finished trial, a study stays writable:
+        tools built on studies (the comparison harness) record their results here.
+        Raise StudyNotFoundError for an unknown id and StorageError for a value that is
+        not JSON-serialisable (nothing is written then).
+        """
 
     # -- leases -----------------------------------------------------------------------
     @abstractmethod

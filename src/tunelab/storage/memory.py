@@ -19,6 +19,7 @@ from tunelab.storage.base import (
     StudySummary,
     StudyUpdate,
     TrialOutcome,
+    json_attr_value,
 )
 from tunelab.trial import Report, TrialRecord, TrialStatus
 
@@ -121,6 +122,14 @@ class MemoryStorage(Storage):
         with self._lock:
             self._commit_study(self._updated(study_id, update))
 
+    def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
+        stored = json_attr_value(key, value)
+        with self._lock:
+            if study_id not in self._studies_by_id:
+                raise StudyNotFoundError(f"no study with id {study_id} in {self.url}")
+            record = self._studies[self._studies_by_id[study_id]]
+            self._commit_study(replace(record, user_attrs={**record.user_attrs, key: stored}))
+
     def _updated(self, study_id: int, update: StudyUpdate | None) -> StudyRecord | None:
         """The study record with ``update`` applied, not yet stored (None: no change).
 
@@ -147,15 +156,6 @@ class MemoryStorage(Storage):
         if update.elapsed_delta:
             changes["elapsed_seconds"] = record.elapsed_seconds + update.elapsed_delta
         return replace(record, **changes)
-
-    def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
-        with self._lock:
-            if study_id not in self._studies_by_id:
-                raise StudyNotFoundError(f"no study with id {study_id} in {self.url}")
-            name = self._studies_by_id[study_id]
-            attrs = copy.deepcopy(self._studies[name].user_attrs)
-            attrs[key] = copy.deepcopy(value)
-            self._studies[name] = replace(self._studies[name], user_attrs=attrs)
 
     def now(self) -> float:
         return time.time()

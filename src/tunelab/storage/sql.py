@@ -34,6 +34,7 @@ from tunelab.storage.base import (
     StudySummary,
     StudyUpdate,
     TrialOutcome,
+    json_attr_value,
 )
 from tunelab.trial import FailureKind, Report, TrialRecord, TrialStatus
 
@@ -336,6 +337,7 @@ class SqlStorage(Storage):
             self._apply(conn, study_id, update)
 
     def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
+        stored = json_attr_value(key, value)
         with self._write() as conn:
             raw = conn.execute(
                 sa.select(studies.c.user_attrs).where(studies.c.id == study_id).with_for_update()
@@ -343,7 +345,7 @@ class SqlStorage(Storage):
             if raw is None:
                 raise StudyNotFoundError(f"no study with id {study_id} in {self.url}")
             attrs = json.loads(raw)
-            attrs[key] = value
+            attrs[key] = stored
             conn.execute(
                 sa.update(studies).where(studies.c.id == study_id).values(user_attrs=_dumps(attrs))
             )

@@ -1,0 +1,301 @@
+"""Assemble a comparison report: its sections as blocks, its tables and plots as files.
+
+Everything is read from the stored results; nothing is run. Sections: setup,
+conclusion, summary table, anytime curves, final-score box plots, pairwise statistics
+and mean ranks, best configuration of each strategy, GAN pictures (when the trials
+hold them), failures and unavailable strategies, and every run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tunelab.compare.config import ComparisonBudget
+from tunelab.compare.results import ComparisonResults
+from tunelab.report import plots
+from tunelab.report.analysis import SCORE_KINDS, Analysis
+from tunelab.report.blocks import (
+    Block,
+    Document,
+    Figure,
+    FigureRow,
+    Heading,
+    Paragraph,
+    Preformatted,
+    Table,
+)
+from tunelab.report.conclusion import conclusion
+from tunelab.report.gan import gan_view
+from tunelab.report.tables import (
+    TableData,
+    best_configurations_table,
+    best_run,
+    fmt_component,
+    pairwise_table,
+    runs_table,
+    strategy_order,
+    summary_table,
+    traces_frame,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FIGURES = "figures"
+TABLES = "tables"
+
+
+@dataclass
+class Files:
+    """What a report writes besides its HTML and Markdown, by relative path."""
+
+    binary: dict[str, bytes] = field(default_factory=dict)
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+class ReportBuilder:
+    """Builds the document and its files from the results and their analysis."""
+
+    def __init__(self, analysis: Analysis, *, base_dir: Path | None = None) -> None:
+        self.analysis = analysis
+        self.results: ComparisonResults = analysis.results
+        self.base_dir = base_dir
+        self.files = Files()
+        self.blocks: list[Block] = []
+
+    # -- helpers -------------------------------------------------------------------------
+    def _plot(self, plot: plots.Plot | None) -> Figure | None:
+        if plot is None:
+            return None
+        png, csv = f"{FIGURES}/{plot.stem}.png", f"{FIGURES}/{plot.stem}.csv"
+        self.files.binary[png] = plot.png
+        self.files.frames[csv] = plot.data
+        return Figure(png, plot.png, plot.caption, csv)
+
+    def _add_plot(self, plot: plots.Plot | None) -> None:
+        figure = self._plot(plot)
+        if figure is not None:
+            self.blocks.append(figure)
+
+    def _table_file(self, name: str, frame: pd.DataFrame) -> str:
+        path = f"{TABLES}/{name}.csv"
+        self.files.frames[path] = frame
+        return path
+
+    def _add_table(self, name: str, data: TableData, caption: str | None = None) -> None:
+        csv = self._table_file(name, data.frame)
+        self.blocks.append(Table(data.columns, data.rows, caption, csv, data.numeric_from))
+
+    # -- sections ------------------------------------------------------------------------
+    def build(self) -> Document:
+        self._setup()
+        self.blocks.append(Heading("Conclusion"))
+        self.blocks.append(Paragraph(conclusion(self.analysis), css_class="conclusion"))
+        self._summary()
+        self._anytime()
+        self._boxes()
+        self._statistics()
+        self._best_configurations()
+        self._gan()
+        self._problems()
+        self.blocks.append(Heading("Every run"))
+        self._add_table("runs", runs_table(self.analysis))
+        return Document(f"Comparison {self.results.name!r}", self.blocks)
+
+    def _setup(self) -> None:
+        r, m = self.results, self.results.manifest
+        ((kind, amount),) = r.budget.items()
+        budget = ComparisonBudget(kind, amount).describe()  # type: ignore[arg-type]
+        options = ", ".join(f"{k}={v}" for k, v in (m.get("task_options") or {}).items())
+        from tunelab import __version__
+
+        final = (
+            "each run's best configuration retrained on train+validation for its best epoch "
+            "count and scored once on the test data"
+            if m.get("final_evaluation", True)
+            else "no test evaluation (final_evaluation is off)"
+        )
+        self.blocks.append(
+            Paragraph(
+                f"Task {m.get('task')}"
+                + (f" ({options})" if options else "")
+                + f", tuned for {r.metric} ({'maximised' if r.mode == 'max' else 'minimised'}). "
+                f"Budget: {budget}, the same for every strategy. {r.repeats} repeats per "
+                f"strategy; repeat r runs with seed {m.get('seed', 0)} + r. Final evaluation: "
+                f"{final}. Storage: {r.storage_url}. Report made "
+                f"{time.strftime('%Y-%m-%d %H:%M:%S')} by tunelab {__version__} from the stored "
+                "runs only."
+            )
+        )
+
+    def _summary(self) -> None:
+        a = self.analysis
+        primary = a.primary_scores if a.scores else None
+        caption = (
+            "Median [first quartile, third quartile] over finished runs. Best validation: the "
+            "study's best trial; test score: "
+            + (a.test_metric or "none")
+            + " of that configuration retrained on train+validation. Epochs and wall seconds "
+            "are what each run used (the study clock, searcher time included). Stopped early: "
+            "trials a scheduler stopped or left paused (a trial cut by the end of the budget is "
+            "not counted). Mean rank and P(best, bootstrap) are for the "
+            + (primary.label if primary else "primary score")
+            + "."
+        )
+        self.blocks.append(Heading("Summary"))
+        self._add_table("summary", summary_table(a), caption)
+
+    def _anytime(self) -> None:
+        self.blocks.append(Heading("Best validation score so far"))
+        epochs = plots.anytime_plot(self.results, "epochs")
+        if epochs is None:
+            self.blocks.append(Paragraph("No finished run has reported anything yet."))
+            return
+        self._add_plot(epochs)
+        self._add_plot(plots.anytime_plot(self.results, "seconds"))
+        path = self._table_file("traces", traces_frame(self.results))
+        self.blocks.append(
+            Paragraph(
+                f"Every report of every run, with its cumulative epoch count, clock time and "
+                f"best-so-far value, is in {path}."
+            )
+        )
+
+    def _boxes(self) -> None:
+        self.blocks.append(Heading("Final scores across repeats"))
+        for kind in SCORE_KINDS:
+            self._add_plot(plots.box_plot(self.analysis, kind))
+        if "test" not in self.analysis.scores:
+            self.blocks.append(Paragraph("No run has a test score (final evaluation is off)."))
+
+    def _statistics(self) -> None:
+        a = self.analysis
+        self.blocks.append(Heading("Pairwise statistics"))
+        if not a.scores or all(len(s.values) < 2 for s in a.scores.values()):
+            self.blocks.append(Paragraph("Fewer than two strategies finished runs: no tests."))
+            return
+        self.blocks.append(
+            Paragraph(
+                "Two-sided Mann-Whitney U tests between every pair of strategies (runs are "
+                "independent samples), p-values adjusted with Holm's step-down correction over "
+                f"all pairs of the same score, alpha = {a.alpha:g}. A12 (Vargha-Delaney) is the "
+                "probability that a run of A scores better than a run of B (ties count half): "
+                "0.5 is no difference; |A12 - 0.5| below 0.06 is negligible, below 0.14 small, "
+                "below 0.21 medium, above that large."
+            )
+        )
+        kinds = [a.primary] + [k for k in a.scores if k != a.primary]
+        for kind in kinds:
+            score = a.scores[kind]
+            if len(score.values) < 2:
+                continue
+            self.blocks.append(Heading(f"{score.title}: {score.label}", level=3))
+            self._add_table(f"pairwise_{score.kind}", pairwise_table(score, a.alpha))
+            ranks = ", ".join(
+                f"{n} {score.ranks[n]:.2f}"
+                for n in sorted(score.ranks, key=score.ranks.__getitem__)
+            )
+            self.blocks.append(
+                Paragraph(
+                    f"Mean rank on {score.label} (1 = best; ranked within each of the "
+                    f"{score.ranked_repeats} repeats every strategy has ended, a failed run "
+                    f"last): {ranks}."
+                )
+            )
+
+    def _best_configurations(self) -> None:
+        self.blocks.append(Heading("Best configuration of each strategy"))
+        table = best_configurations_table(self.analysis)
+        if table is None:
+            self.blocks.append(Paragraph("No strategy has a finished run."))
+            return
+        self.blocks.append(
+            Paragraph(
+                "For each strategy, its best trial over all repeats, chosen on validation "
+                "(the test score plays no part in the choice); '-' marks a parameter the "
+                "configuration does not use."
+            )
+        )
+        self._add_table("best_configurations", table)
+
+    def _gan(self) -> None:
+        sections: list[Block] = []
+        for strategy in strategy_order(self.analysis):
+            run = best_run(strategy, self.results.mode)
+            if run is None or run.best_trial is None:
+                continue
+            view = gan_view(run.best_trial, self.base_dir)
+            if view.empty:
+                continue
+            sections.append(
+                Heading(f"{strategy.name}: repeat {run.repeat}, trial #{run.best_trial.number}", 3)
+            )
+            for plot in (
+                plots.gan_loss_plot(strategy.name, view),
+                plots.confusion_plot(strategy.name, view),
+            ):
+                figure = self._plot(plot)
+                if figure is not None:
+                    sections.append(figure)
+            if view.grids:
+                row = []
+                for epoch, png in view.grids:
+                    path = f"{FIGURES}/gan_{strategy.name}_epoch{epoch}.png"
+                    self.files.binary[path] = png
+                    row.append(Figure(path, png, f"epoch {epoch}"))
+                sections.append(Paragraph("Generated images at the epochs the task saved:"))
+                sections.append(FigureRow(row))
+            for problem in view.problems:
+                sections.append(Paragraph(f"Could not show: {problem}"))
+        if sections:
+            self.blocks.append(Heading("Generated images and GAN training (best trials)"))
+            self.blocks.extend(sections)
+
+    def _problems(self) -> None:
+        unavailable = [s for s in self.results.strategies if s.status == "unavailable"]
+        failed_runs = [r for r in self.results.runs if r.status == "failed"]
+        if not unavailable and not failed_runs:
+            return
+        self.blocks.append(Heading("Unavailable strategies and failed runs"))
+        for s in unavailable:
+            self.blocks.append(
+                Paragraph(
+                    f"{s.name} ({fmt_component(s.definition.get('searcher'))} + "
+                    f"{fmt_component(s.definition.get('scheduler'), 'fifo')}) is unavailable: "
+                    f"{s.reason}. It was not run and nothing stands in for it."
+                )
+            )
+        fully_failed = {s.name for s in self.results.strategies if s.status == "failed"}
+        for name in sorted(fully_failed):
+            self.blocks.append(Paragraph(f"{name} failed in every repeat."))
+        if failed_runs:
+            self.blocks.append(
+                Table(
+                    ["strategy", "repeat", "error"],
+                    [[r.strategy, str(r.repeat), r.error or "-"] for r in failed_runs],
+                    numeric_from=99,
+                )
+            )
+            first = failed_runs[0]
+            traceback = first.traceback
+            if traceback:
+                self.blocks.append(
+                    Paragraph(f"Traceback of {first.strategy}, repeat {first.repeat}:")
+                )
+                self.blocks.append(Preformatted(traceback))
+
+
+def build_report(analysis: Analysis, *, base_dir: Path | None = None) -> tuple[Document, Files]:
+    """The report's document and the files (PNGs, CSVs) it refers to."""
+    builder = ReportBuilder(analysis, base_dir=base_dir)
+    return builder.build(), builder.files
+
+
+def storage_folder(url: str) -> Path | None:
+    """The folder of a SQLite storage file (GAN image paths are relative to it)."""
+    if url.startswith("sqlite:///") and url not in ("sqlite:///:memory:",):
+        return Path(url[len("sqlite:///") :]).parent
+    return None

@@ -1,0 +1,89 @@
+"""The GAN hook reads loss curves, image grids and the confusion matrix from a trial."""
+
+from __future__ import annotations
+
+import base64
+
+from tests.compare.synthetic import png_grid
+from tunelab.report.gan import MAX_GRIDS, gan_view
+from tunelab.trial import Report, TrialRecord, TrialStatus
+
+
+def trial(reports: list[dict[str, float]], user_attrs: dict[str, object]) -> TrialRecord:
+    return TrialRecord(
+        study_id=1,
+        trial_id=1,
+        number=0,
+        status=TrialStatus.COMPLETED,
+        params={},
+        proposal={},
+        meta={},
+        budget=None,
+        value=1.0,
+        metrics={},
+        reports=tuple(Report(i + 1, m, float(i)) for i, m in enumerate(reports)),
+        created_at=0.0,
+        started_at=0.0,
+        ended_at=1.0,
+        user_attrs=user_attrs,
+    )
+
+
+def test_nothing_named_shows_nothing():
+    view = gan_view(trial([{"val_accuracy": 0.9, "fid": 3.0}], {"other": 1}))
+    assert view.empty  # IS/FID alone are not a GAN's curves
+
+
+def test_losses_grids_from_paths_and_base64_and_the_confusion_matrix(tmp_path):
+    png = png_grid(1)
+    (tmp_path / "grids").mkdir()
+    (tmp_path / "grids" / "e1.png").write_bytes(png)
+    (tmp_path / "abs.png").write_bytes(png_grid(2))
+    attrs = {
+        "image_grids": {
+            "1": "grids/e1.png",  # relative to the storage folder
+            "2": str(tmp_path / "abs.png"),
+            "3": base64.b64encode(png).decode(),
+            "4": "data:image/png;base64," + base64.b64encode(png).decode(),
+        },
+        "confusion_matrix": [[8, 2], [3, 7]],
+    }
+    reports = [{"g_loss": 2.0 - i, "d_loss": 0.5 + i, "inception_score": 2.0 + i} for i in range(3)]
+    view = gan_view(trial(reports, attrs), base_dir=tmp_path)
+    assert view.problems == []
+    assert [e for e, _ in view.grids] == [1, 2, 3, 4]
+    assert view.grids[0][1] == png and view.grids[1][1] == png_grid(2)
+    assert view.curves["g_loss"] == [(1, 2.0), (2, 1.0), (3, 0.0)]
+    assert set(view.curves) == {"g_loss", "d_loss", "inception_score"}
+    assert view.confusion == (["real", "generated"], [[8.0, 2.0], [3.0, 7.0]])
+
+
+def test_unreadable_values_are_reported_not_raised(tmp_path):
+    (tmp_path / "text.png").write_text("not a png")
+    attrs = {
+        "image_grids": {
+            "1": "missing.png",
+            "2": str(tmp_path / "text.png"),
+            "x": "a.png",
+            "3": 42,
+            "4": "data:image/png;base64,aGVsbG8=",
+        },
+        "confusion_matrix": {"labels": ["real", "fake", "other"], "matrix": [[1, 2], [3, 4]]},
+    }
+    view = gan_view(trial([], attrs), base_dir=tmp_path)
+    assert view.grids == [] and view.confusion is None
+    text = "\n".join(view.problems)
+    assert "image_grids[1]: no readable file at" in text
+    assert "text.png is not a PNG" in text
+    assert "epoch 'x' is not a number" in text
+    assert "image_grids[3]: not a path or a base64 PNG: int" in text
+    assert "a data URI that does not hold a PNG" in text
+    assert "confusion_matrix is not 3x3" in text
+    assert not view.empty
+
+
+def test_many_grids_are_thinned_evenly_keeping_first_and_last():
+    png = base64.b64encode(png_grid(0)).decode()
+    view = gan_view(trial([], {"image_grids": {str(e): png for e in range(1, 21)}}))
+    epochs = [e for e, _ in view.grids]
+    assert len(epochs) == MAX_GRIDS and epochs[0] == 1 and epochs[-1] == 20

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL server for the tests, from Debian's packages.
-#   bash scripts/postgres.sh install   # apt-get install postgresql if its binaries are missing
+#   bash scripts/postgres.sh install   # install the Debian packages the tests use
 #   bash scripts/postgres.sh start     # start a fresh server; prints its SQLAlchemy URL
 #   bash scripts/postgres.sh stop
 # The server lives in $TUNELAB_PG_DIR (default /tmp/tunelab-pg) on $TUNELAB_PG_PORT (54329),
@@ -18,19 +18,7 @@ as_owner() {
 
 case "${1:-}" in
   install)
-    if [ -z "$(pg_bin)" ]; then
-      SUDO=""
-      if [ "$(id -u)" != 0 ]; then
-        if command -v sudo >/dev/null; then SUDO="sudo"; else
-          echo "postgres.sh: not root and no sudo: PostgreSQL not installed; its tests will skip" >&2
-          exit 0
-        fi
-      fi
-      export DEBIAN_FRONTEND=noninteractive
-      $SUDO apt-get update -qq >/dev/null
-      $SUDO apt-get install -y -qq postgresql >/dev/null
-    fi
-    [ -n "$(pg_bin)" ] || { echo "postgres.sh: PostgreSQL binaries not found after install" >&2; exit 1; }
+    exec bash "$(dirname "$0")/ci-packages.sh"
     ;;
   start)
     BIN=$(pg_bin)

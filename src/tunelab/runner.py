@@ -428,8 +428,9 @@ class StudyRunner(TrialChannel):
         space = self.study.space
         is_new = param.name not in space
         space.add(param)  # raises SpaceError if it conflicts with the stored definition
+        history = self.study.scheduler.project_history(self._history())
         value = self.study.searcher.suggest_param(
-            param, config, self._running[number].record, self._history()
+            param, config, self._running[number].record, history
         )
         update = self._state_update(space=is_new)
         if not update.is_empty:

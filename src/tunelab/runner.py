@@ -767,9 +767,10 @@ class StudyRunner(TrialChannel):
 
         def decide() -> None:
             space.add(param)  # raises SpaceError if it conflicts with the stored definition
+            history = self.study.scheduler.project_history(self._history())
             value[:] = [
                 self.study.searcher.suggest_param(
-                    param, config, self._running[number].record, self._history()
+                    param, config, self._running[number].record, history
                 )
             ]
 

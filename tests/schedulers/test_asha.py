@@ -64,7 +64,7 @@ def test_a_free_worker_is_never_kept_waiting():
     assert scheduler.next(view) == Resume(1, budget=3)  # promoted at once (lowest loss)
     promoted = _trial(1, TrialStatus.RUNNING, 3, [0.2])
     view = SchedulerView("loss", "min", [], [*running, promoted], [paused[0], paused[2]])
-    assert scheduler.next(view) == Start(budget=1, meta={"asha_rung": 0})  # nothing to promote
+    assert scheduler.next(view) == Start(budget=1)  # nothing to promote
 
 
 def test_rungs():

@@ -70,7 +70,7 @@ class ASHAScheduler(Scheduler):
             for _, number, t in recorded[: len(recorded) // self.eta]:
                 if t.status is TrialStatus.PAUSED and (t.budget or 0) <= rungs[k]:
                     return Resume(number, budget=rungs[k + 1])
-        return Start(budget=rungs[0], meta={"asha_rung": 0})
+        return Start(budget=rungs[0])
 
     def plan(self, budget: Budget) -> Plan:
         rungs = self.rungs

@@ -202,24 +202,29 @@ class BracketScheduler(Scheduler):
                 waiting = True
             elif not isinstance(outcome, Done):
                 return outcome
-        opened = self._open_next()
+        # Objectives that restart instead of resuming train more than planned.
+        used = sum(t.steps_trained for g in (view.finished, view.running, view.paused) for t in g)
+        opened = self._open_next(used)
         if opened is not None:
             bracket_id, shape = opened
             return self._bracket_next(bracket_id, shape, [], view)
         if waiting:
             return Wait()
         epochs_left, trials_left = self._left(
-            self.budget_, self.committed_epochs_, self.committed_trials_
+            self.budget_, max(self.committed_epochs_, used), self.committed_trials_
         )
         return Done(
             f"{self.name}: no further bracket fits the budget left "
             f"({_amount(epochs_left, 'epochs')}, {_amount(trials_left, 'trials')})"
         )
 
-    def _open_next(self) -> tuple[int, BracketShape] | None:
+    def _open_next(self, used_epochs: int) -> tuple[int, BracketShape] | None:
+        """Open the next bracket of the cycle that fits the budget left, if any."""
         index = self._choose(
             self.cursor_,
-            *self._left(self.budget_, self.committed_epochs_, self.committed_trials_),
+            *self._left(
+                self.budget_, max(self.committed_epochs_, used_epochs), self.committed_trials_
+            ),
         )
         if index is None:
             return None

@@ -1,0 +1,466 @@
+"""Multi-fidelity tuning at an equal epoch budget: tunelab vs Optuna vs Keras Tuner.
+
+Strategies, each given the same total number of training epochs E (random search's
+``--trials`` full trials of ``--max-epochs`` R epochs) on the same data split:
+
+- tunelab: fifo + random (full-budget random search), hyperband, asha, bohb (with the
+  ``tpe`` searcher when it exists, else random), pbt (E / R members of R epochs,
+  exploring learning rate, dropout and batch size);
+- Optuna: TPE sampler + HyperbandPruner (trials restart from scratch when promoted);
+- Keras Tuner: Hyperband (Keras 3 on the torch backend), an equivalent Keras MLP.
+
+Every epoch trained by any strategy is counted; a strategy is cut off when it has trained
+E epochs (tunelab keeps to the budget itself). Prints the best validation accuracy
+against cumulative epochs (median over seeds), the final numbers, and for hyperband,
+asha and bohb the fraction of random search's epochs they needed to reach random
+search's final best (median over seeds; "never" when they did not reach it).
+
+    python benchmarks/multifidelity.py                  # digits, 5 seeds
+    python benchmarks/multifidelity.py --task mnist_mlp # MNIST subset (needs the task)
+    python benchmarks/multifidelity.py --quick          # 2 seeds, small budget
+
+The digits MLP task does not checkpoint yet, so the tunelab objective here trains the
+task's network (same space, data split and layers) in its own loop that saves and loads
+model + optimizer state through ``trial.report(checkpoint=...)``/``load_checkpoint()``.
+Optuna and Keras Tuner train on the same split with the same space. ``mnist_mlp`` (with
+``--train-size`` rows, ``--data-dir``) comes with another branch; this script reads its
+``define(hp)`` and ``splits`` as it does the digits task's.
+Benchmark-only extras: pip install -e '.[benchmarks]'.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import statistics
+import tempfile
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import nn
+
+import tunelab as tl
+from tunelab.searchers import SEARCHERS
+from tunelab.tasks import make_task
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+}
+PBT_MUTABLE = ["learning_rate", "dropout", "batch_size"]
+
+
+# -- data and training shared by tunelab and Optuna ---------------------------------------
+@dataclass(frozen=True)
+class Data:
+    """Train and validation tensors of one task's split (the test part is never read)."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    raw: Any = field(repr=False)
+
+    @property
+    def n_inputs(self) -> int:
+        return int(self.x_train.shape[1])
+
+    @property
+    def n_classes(self) -> int:
+        return int(max(self.y_train.max(), self.y_val.max())) + 1
+
+
+def load_data(task: Any) -> Data:
+    splits = task.splits
+    x_train = np.asarray(splits.x_train, dtype=np.float32).reshape(len(splits.y_train), -1)
+    x_val = np.asarray(splits.x_val, dtype=np.float32).reshape(len(splits.y_val), -1)
+    return Data(
+        torch.tensor(x_train),
+        torch.tensor(np.asarray(splits.y_train), dtype=torch.int64),
+        torch.tensor(x_val),
+        torch.tensor(np.asarray(splits.y_val), dtype=torch.int64),
+        raw=(x_train, np.asarray(splits.y_train), x_val, np.asarray(splits.y_val)),
+    )
+
+
+def build_network(params: Mapping[str, Any], n_inputs: int, n_classes: int) -> nn.Sequential:
+    """The task's MLP; a Dropout layer is always present (p may be 0) so that a PBT clone
+    with another dropout still loads its donor's weights."""
+    layers: list[nn.Module] = []
+    width = n_inputs
+    for i in range(1, int(params["n_layers"]) + 1):
+        units = int(params[f"units_{i}"])
+        layers += [
+            nn.Linear(width, units),
+            ACTIVATIONS[str(params["activation"])](),
+            nn.Dropout(float(params["dropout"])),
+        ]
+        width = units
+    layers.append(nn.Linear(width, n_classes))
+    return nn.Sequential(*layers)
+
+
+class Trainer:
+    """One configuration's network, Adam optimizer and batch order, epoch by epoch."""
+
+    def __init__(self, params: Mapping[str, Any], data: Data, seed: int) -> None:
+        torch.manual_seed(seed)
+        self.data = data
+        self.params = dict(params)
+        self.model = build_network(params, data.n_inputs, data.n_classes)
+        self.optimizer = torch.optim.Adam(
+            self.model.parameters(), lr=float(params["learning_rate"])
+        )
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def state(self, epoch: int) -> dict[str, Any]:
+        return {
+            "epoch": epoch,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+        }
+
+    def load(self, state: Mapping[str, Any]) -> int:
+        """Continue from ``state``, keeping this configuration's learning rate (a PBT
+        clone loads its donor's optimizer state with its own hyperparameters)."""
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        for group in self.optimizer.param_groups:
+            group["lr"] = float(self.params["learning_rate"])
+        self.generator.set_state(state["generator"])
+        return int(state["epoch"])
+
+    def epoch(self) -> tuple[float, float]:
+        """Train one epoch; return (validation accuracy, validation loss)."""
+        x, y = self.data.x_train, self.data.y_train
+        batch = int(self.params["batch_size"])
+        self.model.train()
+        order = torch.randperm(len(x), generator=self.generator)
+        for start in range(0, len(x), batch):
+            idx = order[start : start + batch]
+            self.optimizer.zero_grad(set_to_none=True)
+            F.cross_entropy(self.model(x[idx]), y[idx]).backward()
+            self.optimizer.step()
+        self.model.eval()
+        with torch.inference_mode():
+            logits = self.model(self.data.x_val)
+            loss = float(F.cross_entropy(logits, self.data.y_val))
+            accuracy = float((logits.argmax(1) == self.data.y_val).float().mean())
+        return accuracy, loss
+
+
+@dataclass
+class Recorder:
+    """Validation accuracy of every epoch trained, in order; enforces the epoch budget."""
+
+    budget: int
+    accuracies: list[float] = field(default_factory=list)
+
+    @property
+    def used(self) -> int:
+        return len(self.accuracies)
+
+    def add(self, accuracy: float) -> None:
+        assert self.used < self.budget, "trained past the epoch budget"
+        self.accuracies.append(accuracy)
+
+    def best_curve(self) -> list[float]:
+        out, best = [], 0.0
+        for a in self.accuracies:
+            best = max(best, a)
+            out.append(best)
+        return out
+
+
+def _seed(*keys: int) -> int:
+    return int(np.random.SeedSequence(list(keys)).generate_state(1)[0])
+
+
+# -- tunelab ------------------------------------------------------------------------------
+def tunelab_run(
+    task: Any, data: Data, recorder: Recorder, strategy: str, r: int, seed: int, r_min: int = 1
+) -> None:
+    def objective(trial: tl.Trial) -> None:
+        params = task.define(trial.hp)
+        trainer = Trainer(params, data, _seed(seed, trial.number))
+        state = trial.load_checkpoint()
+        start = trainer.load(state) if state is not None else 0
+        for epoch in range(start + 1, (trial.budget or r) + 1):
+            accuracy, loss = trainer.epoch()
+            recorder.add(accuracy)
+            trial.report(
+                epoch,
+                val_accuracy=accuracy,
+                val_loss=loss,
+                checkpoint=lambda epoch=epoch: trainer.state(epoch),
+            )
+
+    searcher = "random"
+    scheduler: dict[str, Any] = {"name": strategy, "max_epochs": r}
+    if strategy in ("hyperband", "asha", "bohb"):
+        scheduler["min_epochs"] = r_min
+    if strategy == "bohb":
+        searcher = "tpe" if "tpe" in SEARCHERS else "random"
+        scheduler["seed"] = seed
+    elif strategy == "pbt":
+        scheduler.update(
+            perturbation_interval=max(1, r // 9),
+            population_size=recorder.budget // r,
+            mutate=PBT_MUTABLE,
+            seed=seed,
+        )
+    study = tl.create_study(
+        metric="val_accuracy",
+        mode="max",
+        storage=":memory:",
+        searcher=searcher,
+        scheduler=scheduler,
+        seed=seed,
+    )
+    study.optimize(objective, max_epochs=recorder.budget, quiet=True)
+
+
+# -- Optuna -------------------------------------------------------------------------------
+def optuna_run(data: Data, recorder: Recorder, r: int, seed: int, r_min: int = 1) -> None:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=optuna.pruners.HyperbandPruner(
+            min_resource=r_min, max_resource=r, reduction_factor=3
+        ),
+    )
+
+    def objective(trial: Any) -> float:
+        n_layers = trial.suggest_int("n_layers", 1, 3)
+        params: dict[str, Any] = {"n_layers": n_layers}
+        for i in range(1, n_layers + 1):
+            params[f"units_{i}"] = trial.suggest_int(f"units_{i}", 16, 256, step=16)
+        params["activation"] = trial.suggest_categorical("activation", list(ACTIVATIONS))
+        params["dropout"] = trial.suggest_float("dropout", 0.0, 0.5)
+        params["learning_rate"] = trial.suggest_float("learning_rate", 1e-4, 1e-1, log=True)
+        params["batch_size"] = trial.suggest_categorical("batch_size", [16, 32, 64, 128])
+        trainer = Trainer(params, data, _seed(seed, trial.number))
+        best = 0.0
+        for epoch in range(1, r + 1):
+            if recorder.used >= recorder.budget:
+                study.stop()
+                raise optuna.TrialPruned()
+            accuracy, _ = trainer.epoch()
+            recorder.add(accuracy)
+            best = max(best, accuracy)
+            trial.report(accuracy, epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return best
+
+    study.optimize(objective, n_trials=1_000_000)
+
+
+# -- Keras Tuner --------------------------------------------------------------------------
+def keras_tuner_run(data: Data, recorder: Recorder, r: int, seed: int, directory: str) -> None:
+    import keras
+    import keras_tuner as kt
+
+    keras.utils.set_random_seed(seed)
+    x_train, y_train, x_val, y_val = data.raw
+    n_classes = data.n_classes
+
+    class MLP(kt.HyperModel):
+        def build(self, hp: Any) -> Any:
+            model = keras.Sequential([keras.Input((x_train.shape[1],))])
+            activation = hp.Choice("activation", list(ACTIVATIONS))
+            dropout = hp.Float("dropout", 0.0, 0.5)
+            for i in range(1, hp.Int("n_layers", 1, 3) + 1):
+                model.add(keras.layers.Dense(hp.Int(f"units_{i}", 16, 256, step=16), activation))
+                model.add(keras.layers.Dropout(dropout))
+            model.add(keras.layers.Dense(n_classes))
+            lr = hp.Float("learning_rate", 1e-4, 1e-1, sampling="log")
+            hp.Choice("batch_size", [16, 32, 64, 128])
+            model.compile(
+                optimizer=keras.optimizers.Adam(lr),
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                metrics=["accuracy"],
+            )
+            return model
+
+        def fit(self, hp: Any, model: Any, *args: Any, **kwargs: Any) -> Any:
+            return model.fit(*args, batch_size=hp.get("batch_size"), **kwargs)
+
+    class Count(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+            recorder.add(float((logs or {})["val_accuracy"]))
+            if recorder.used >= recorder.budget:
+                raise kt.errors.FatalError("epoch budget used")
+
+    tuner = kt.Hyperband(
+        MLP(),
+        objective="val_accuracy",
+        max_epochs=r,
+        factor=3,
+        hyperband_iterations=1000,
+        seed=seed,
+        directory=directory,
+        project_name=f"kt-{seed}",
+        overwrite=True,
+    )
+    with contextlib.suppress(kt.errors.FatalError), warnings.catch_warnings():
+        # Keras Tuner reloads weights without the optimizer state, and says so each time.
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        tuner.search(
+            x_train, y_train, validation_data=(x_val, y_val), callbacks=[Count()], verbose=0
+        )
+
+
+# -- the comparison -----------------------------------------------------------------------
+STRATEGIES = [
+    "tunelab fifo+random",
+    "tunelab hyperband",
+    "tunelab asha",
+    "tunelab bohb",
+    "tunelab pbt",
+    "optuna tpe+hyperband",
+    "keras-tuner hyperband",
+]
+
+
+@dataclass
+class Result:
+    curve: list[float]
+    seconds: float
+
+
+def run_strategy(
+    name: str, task: Any, data: Data, budget: int, r: int, seed: int, r_min: int
+) -> Result:
+    recorder = Recorder(budget)
+    start = time.perf_counter()
+    if name.startswith("tunelab"):
+        strategy = name.split()[1].replace("+random", "")
+        tunelab_run(task, data, recorder, strategy, r, seed, r_min)
+    elif name.startswith("optuna"):
+        optuna_run(data, recorder, r, seed, r_min)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            keras_tuner_run(data, recorder, r, seed, tmp)
+    return Result(recorder.best_curve(), time.perf_counter() - start)
+
+
+def epochs_to_reach(curve: list[float], target: float) -> float:
+    return next((i + 1 for i, best in enumerate(curve) if best >= target), math.inf)
+
+
+def at(curve: list[float], epochs: int) -> float:
+    return curve[min(epochs, len(curve)) - 1] if curve else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", default="digits_mlp", help="digits_mlp or mnist_mlp")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--max-epochs", type=int, default=None, help="R: epochs per trial at most")
+    parser.add_argument(
+        "--min-epochs", type=int, default=1, help="smallest rung (hyperband, asha, bohb, optuna)"
+    )
+    parser.add_argument("--trials", type=int, default=None, help="random search's trials")
+    parser.add_argument("--train-size", type=int, default=5000, help="mnist_mlp subset")
+    parser.add_argument("--data-dir", default=None, help="mnist_mlp data folder")
+    parser.add_argument("--quick", action="store_true", help="2 seeds, R=9, 10 trials")
+    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    args = parser.parse_args()
+    mnist = args.task == "mnist_mlp"
+    r = args.max_epochs or (9 if args.quick else (9 if mnist else 27))
+    trials = args.trials or (10 if args.quick else (20 if mnist else 30))
+    seeds = 2 if args.quick else args.seeds
+    budget = r * trials
+    strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    torch.set_num_threads(1)
+
+    options: dict[str, Any] = {"epochs": r, "seed": 0}
+    if mnist:
+        options["train_size"] = args.train_size
+        if args.data_dir:
+            options["data_dir"] = args.data_dir
+    task = make_task(args.task, **options)
+    data = load_data(task)
+    print(
+        f"{args.task}: {len(data.y_train)} train / {len(data.y_val)} validation rows; "
+        f"R={r} epochs per trial, min {args.min_epochs}, eta=3; budget {budget} epochs "
+        f"(= {trials} full random trials); {seeds} seeds; bohb searcher: "
+        f"{'tpe' if 'tpe' in SEARCHERS else 'random (no tpe)'}"
+    )
+    results: dict[str, list[Result]] = {name: [] for name in strategies}
+    for seed in range(seeds):
+        for name in strategies:
+            try:
+                result = run_strategy(name, task, data, budget, r, seed, args.min_epochs)
+            except ImportError as exc:
+                print(f"  {name}: skipped ({exc}); pip install -e '.[benchmarks]'")
+                results.pop(name, None)
+                continue
+            results[name].append(result)
+            print(
+                f"  seed {seed} {name:<22} best {result.curve[-1]:.4f} after "
+                f"{len(result.curve)} epochs, {result.seconds:.1f} s",
+                flush=True,
+            )
+    report(results, budget, r)
+
+
+def report(results: dict[str, list[Result]], budget: int, r: int) -> None:
+    marks = sorted({max(1, budget // 9), max(1, budget // 3), 2 * budget // 3, budget})
+    print(f"\nbest validation accuracy against cumulative epochs (median over seeds), R={r}\n")
+    print("| strategy | " + " | ".join(f"{m} ep" for m in marks) + " | epochs used | s/run |")
+    print("|---|" + "---:|" * (len(marks) + 2))
+    for name, runs in results.items():
+        cells = [f"{statistics.median(at(x.curve, m) for x in runs):.4f}" for m in marks]
+        used = statistics.median(len(x.curve) for x in runs)
+        seconds = statistics.median(x.seconds for x in runs)
+        print(f"| {name} | " + " | ".join(cells) + f" | {used:.0f} | {seconds:.1f} |")
+
+    random_runs = results.get("tunelab fifo+random")
+    if random_runs:
+        print(
+            "\nepochs needed to reach full-budget random search's final best, as a fraction of "
+            "random search's epochs (per seed; median; target <= 0.333)\n"
+        )
+        print("| strategy | per seed | median | target met |")
+        print("|---|---|---:|---|")
+        for name in ("tunelab hyperband", "tunelab asha", "tunelab bohb"):
+            if name not in results:
+                continue
+            fractions = []
+            for run, rand in zip(results[name], random_runs, strict=False):
+                fractions.append(epochs_to_reach(run.curve, rand.curve[-1]) / len(rand.curve))
+            median = statistics.median(fractions)
+            per_seed = ", ".join("never" if math.isinf(f) else f"{f:.3f}" for f in fractions)
+            shown = "never" if math.isinf(median) else f"{median:.3f}"
+            print(f"| {name} | {per_seed} | {shown} | {'yes' if median <= 1 / 3 else 'no'} |")
+    ours, theirs = results.get("tunelab hyperband"), results.get("keras-tuner hyperband")
+    if ours and theirs:
+        a = statistics.median(x.curve[-1] for x in ours)
+        b = statistics.median(x.curve[-1] for x in theirs)
+        verdict = "yes" if a >= b else "no"
+        print(
+            f"\ntunelab hyperband final {a:.4f} vs Keras Tuner hyperband {b:.4f} "
+            f"(median over seeds, same budget): at least as good: {verdict}"
+        )
+
+
+if __name__ == "__main__":
+    main()

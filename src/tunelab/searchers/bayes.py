@@ -22,8 +22,11 @@ How a configuration is chosen:
    configurations, like those of every finished or pending trial, are never proposed
    again: the best-scoring candidate that is not a duplicate is taken.
 
-The fitted hyperparameters are part of the state (they warm-start the next fit), so a
-resumed study continues with the same model and a seeded study is reproducible.
+The fitted hyperparameters are part of the state: each fit starts L-BFGS-B from the
+previous optimum (the data changed by one trial, so the optimum moved little), and
+every ``FULL_FIT_EVERY`` (5) observations also from the prior's mode and
+``fit_restarts`` draws from the prior, so it can leave a poor local optimum. A resumed
+study therefore continues with the same model, and a seeded study is reproducible.
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ from tunelab.searchers.encoding import ConfigKey, SpaceEncoding, config_key, use
 from tunelab.searchers.gp import GaussianProcess
 from tunelab.searchers.model_based import ModelBasedSearcher, ModelProposer, check_positive_int
 from tunelab.trial import TrialRecord
+
+FULL_FIT_EVERY = 5
+"""Hyperparameter fits restart from the prior (not only from the last optimum) when
+the number of observations is a multiple of this; see :meth:`GaussianProcess.fit`."""
 
 
 class BayesSearcher(ModelBasedSearcher):
@@ -78,7 +85,7 @@ class BayesSearcher(ModelBasedSearcher):
         warm = None if self.theta_ is None else np.array(self.theta_)
         with threadpool_limits(1):
             gp = GaussianProcess(restarts=self.fit_restarts).fit(
-                X, y, rng=self.rng_, warm_start=warm
+                X, y, rng=self.rng_, warm_start=warm, full_search=len(X) % FULL_FIT_EVERY == 0
             )
         self.theta_ = [float(v) for v in gp.theta_]
         return _Proposer(self, encoding, gp, y, pending)

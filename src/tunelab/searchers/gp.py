@@ -119,17 +119,25 @@ class GaussianProcess:
         *,
         rng: np.random.Generator,
         warm_start: np.ndarray | None = None,
+        full_search: bool = True,
     ) -> GaussianProcess:
-        """MAP-fit the hyperparameters to ``(X, y)`` (``y`` standardised) and factorise."""
+        """MAP-fit the hyperparameters to ``(X, y)`` (``y`` standardised) and factorise.
+
+        L-BFGS-B starts from ``warm_start`` (the previous fit's optimum) and, with
+        ``full_search`` or without a usable warm start, also from the prior's mode and
+        ``restarts`` draws from the prior; the best optimum wins.
+        """
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.gaussian_process import GaussianProcessRegressor
 
         dims = X.shape[1]
         box = bounds(dims, self.min_noise)
-        starts = [prior_mode(dims, self.min_noise)]
+        starts = []
         if warm_start is not None and len(warm_start) == dims + 2:
-            starts.insert(0, np.clip(np.asarray(warm_start, dtype=float), box[:, 0], box[:, 1]))
-        starts.extend(self._prior_draws(dims, rng, self.restarts))
+            starts.append(np.clip(np.asarray(warm_start, dtype=float), box[:, 0], box[:, 1]))
+        if full_search or not starts:
+            starts.append(prior_mode(dims, self.min_noise))
+            starts.extend(self._prior_draws(dims, rng, self.restarts))
 
         def optimizer(obj_func: ObjFunc, initial_theta: np.ndarray, bounds: Any) -> Any:
             return self._map_optimise(obj_func, starts, box, dims)

@@ -61,6 +61,7 @@ def test_unknown_searcher_name_is_a_clear_error():
     from tunelab.errors import ConfigError
 
     with pytest.raises(
-        ConfigError, match="unknown searcher 'sobolx'; available: grid, random, sobol"
+        ConfigError,
+        match="unknown searcher 'sobolx'; available: bayes, grid, random, sobol, tpe",
     ):
         make_searcher("sobolx")

@@ -13,9 +13,11 @@ from tunelab.configurable import build_from_spec, load_registered
 from tunelab.searchers.base import History, Proposal, Searcher
 
 SEARCHERS: dict[str, str] = {
+    "bayes": "tunelab.searchers.bayes:BayesSearcher",
     "grid": "tunelab.searchers.grid:GridSearcher",
     "random": "tunelab.searchers.random:RandomSearcher",
     "sobol": "tunelab.searchers.sobol:SobolSearcher",
+    "tpe": "tunelab.searchers.tpe:TPESearcher",
 }
 """Registry: name -> "module:class", imported on first use."""
 

@@ -36,3 +36,11 @@ class DuplicateStudyError(StorageError):
 
 class StudyExhaustedError(TunelabError):
     """The searcher has no configuration left to propose (a finished grid, say)."""
+
+
+class DatasetError(TunelabError):
+    """A dataset's files are missing, cannot be downloaded, or fail their checksum."""
+
+
+class SealedTestDataError(TunelabError):
+    """Held-back test data was read before the final evaluation unsealed it (a leak)."""

@@ -40,3 +40,11 @@ class StudyExhaustedError(TunelabError):
 
 class ConsecutiveFailuresError(TunelabError):
     """A study stopped because too many of its trials failed in a row."""
+
+
+class DatasetError(TunelabError):
+    """A dataset's files are missing, cannot be downloaded, or fail their checksum."""
+
+
+class SealedTestDataError(TunelabError):
+    """Held-back test data was read before the final evaluation unsealed it (a leak)."""

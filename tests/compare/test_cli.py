@@ -29,7 +29,7 @@ budget: {{epochs: 12}}
 strategies:
   - random
   - sobol
-  - bayes
+  - quantum
 {extra}"""
     )
     return config
@@ -55,7 +55,7 @@ def test_compare_then_report(tmp_path):
     config = write_config(tmp_path)
     result = tunelab("compare", str(config), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "bayes: unavailable" in result.stdout
+    assert "quantum: unavailable" in result.stdout
     assert "4 runs finished, 0 failed" in result.stdout
 
     report = tunelab("report", str(config), cwd=tmp_path)

@@ -47,7 +47,7 @@ def _figure(size: tuple[float, float] = _SIZE) -> tuple[Figure, Axes]:
     except ImportError:
         raise ConfigError(
             "tunelab report draws its plots with matplotlib, which is not installed: "
-            "pip install 'tunelab[report]'"
+            "pip install 'tunelab[plot]'"
         ) from None
     figure = Figure(figsize=size, dpi=_DPI, layout="constrained")
     FigureCanvasAgg(figure)

@@ -15,6 +15,9 @@ from tunelab.tasks.base import Task
 
 TASKS: dict[str, str] = {
     "digits_mlp": "tunelab.tasks.mlp:DigitsMLP",
+    "mnist_mlp": "tunelab.tasks.mlp:MnistMLP",
+    "fashion_mlp": "tunelab.tasks.mlp:FashionMLP",
+    "mnist_gan": "tunelab.tasks.gan:MnistGAN",
     "synthetic_curves": "tunelab.tasks.curves:LearningCurves",
 }
 """Task name -> ``"module:ClassName"``."""

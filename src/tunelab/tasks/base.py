@@ -25,7 +25,10 @@ class Task(ABC):
       ``metric`` among the values, and returns its final metrics.
     - The objective reads training and validation data only. The test part is read by
       ``final_evaluation`` alone, after tuning, which retrains the given configuration
-      on train+validation for ``epochs`` epochs and scores it once on test.
+      on train+validation for ``epochs`` epochs and scores it once on test. Built-in
+      tasks keep the test part in a :class:`~tunelab.tasks.sealed.SealedTestSet`, which
+      refuses to open while an objective runs (``__call__`` runs it inside
+      :func:`~tunelab.tasks.sealed.tuning_phase`).
     """
 
     name: str
@@ -48,5 +51,12 @@ class Task(ABC):
         """The constructor options, to record with a study."""
         return {}
 
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.options().items())
+        return f"{type(self).__name__}({args})"
+
     def __call__(self, trial: Trial) -> Mapping[str, float] | float | None:
-        return self.objective(trial)
+        from tunelab.tasks.sealed import tuning_phase
+
+        with tuning_phase(f"task {self.name!r}, trial {trial.number}"):
+            return self.objective(trial)

@@ -1,0 +1,178 @@
+"""The DCGAN task: architecture, one real epoch on an MNIST subset, checkpoints, artifacts."""
+
+from __future__ import annotations
+
+import math
+import pickle
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from tunelab.errors import ConfigError
+from tunelab.hyperparameters import HyperParameters
+from tunelab.space import Config
+from tunelab.tasks import TASKS, make_task
+from tunelab.tasks.gan import G_ACTIVATIONS, Discriminator, Generator, MnistGAN
+
+from .trials import make_checkpoint_trial, make_trial
+
+PARAMS: Config = {"d_dropout": 0.3, "g_activation": "leaky_relu", "batch_norm": True}
+CONFUSION = ("real_as_real", "real_as_fake", "fake_as_real", "fake_as_fake")
+EPOCH_METRICS = {
+    "g_loss",
+    "d_loss",
+    "inception_score",
+    "inception_score_std",
+    "fid",
+    "d_accuracy",
+    "d_real_accuracy",
+    "d_fake_accuracy",
+    *(f"d_{cell}" for cell in CONFUSION),
+}
+
+
+@pytest.fixture(scope="module")
+def gan_options(data_dir: Path, classifier_dir: Path, mnist_classifier: Any) -> dict[str, Any]:
+    """A small GAN: 160 training images, 200 samples per evaluation."""
+    return {
+        "data_dir": str(data_dir),
+        "classifier_dir": str(classifier_dir),
+        "train_size": 200,
+        "eval_samples": 200,
+        "batch_size": 64,
+        "device": "cpu",
+    }
+
+
+@pytest.fixture(scope="module")
+def one_epoch(
+    gan_options: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[MnistGAN, Any, Any, dict[str, float]]:
+    artifacts = tmp_path_factory.mktemp("artifacts")
+    task = make_task("mnist_gan", epochs=1, artifact_dir=str(artifacts), **gan_options)
+    assert isinstance(task, MnistGAN)
+    trial, recorder = make_trial(PARAMS, number=3, study_name="gan-test")
+    result = task(trial)
+    return task, trial, recorder, result
+
+
+# -- the networks ------------------------------------------------------------------------------
+@pytest.mark.parametrize("batch_norm", [True, False])
+@pytest.mark.parametrize("activation", G_ACTIVATIONS)
+def test_generator_shape_and_range(activation: str, batch_norm: bool) -> None:
+    generator = Generator(100, activation, batch_norm).eval()
+    with torch.inference_mode():
+        images = generator(torch.randn(4, 100))
+    assert images.shape == (4, 1, 28, 28)
+    assert images.min() >= -1.0 and images.max() <= 1.0
+    layers = list(generator.net)
+    convs = [m for m in layers if isinstance(m, torch.nn.ConvTranspose2d)]
+    shapes = [(m.in_channels, m.out_channels) for m in convs]
+    assert shapes == [(256, 128), (128, 64), (64, 1)]
+    assert isinstance(layers[0], torch.nn.Linear) and layers[0].out_features == 7 * 7 * 256
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in layers) == batch_norm
+    assert isinstance(layers[-1], torch.nn.Tanh)
+
+
+def test_softmax_activation_normalises_over_channels() -> None:
+    generator = Generator(8, "softmax", batch_norm=False)
+    softmax = next(m for m in generator.net if isinstance(m, torch.nn.Softmax))
+    out = softmax(torch.randn(2, 5, 3, 3))
+    assert torch.allclose(out.sum(dim=1), torch.ones(2, 3, 3))
+
+
+def test_discriminator_shape_and_dropout() -> None:
+    discriminator = Discriminator(0.7, batch_norm=False)
+    assert discriminator(torch.zeros(3, 1, 28, 28)).shape == (3, 1)
+    convs = [m for m in discriminator.net if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels) for c in convs] == [(1, 64), (64, 128)]
+    assert [m.p for m in discriminator.net if isinstance(m, torch.nn.Dropout)] == [0.7, 0.7]
+
+
+def test_space_and_optional_parameters() -> None:
+    hp = HyperParameters()
+    params = MnistGAN().define(hp)
+    assert set(params) == {"d_dropout", "g_activation", "batch_norm"}
+    assert hp.space["d_dropout"].to_dict()["min"] == 0.0
+    assert hp.space["d_dropout"].to_dict()["max"] == 0.9
+    assert hp.space["g_activation"].to_dict()["values"] == list(G_ACTIVATIONS)
+    hp = HyperParameters()
+    params = MnistGAN(tune_learning_rates=True, tune_latent_size=True).define(hp)
+    assert {"g_learning_rate", "d_learning_rate", "latent_size"} <= set(params)
+    assert hp.space["g_learning_rate"].to_dict()["sampling"] == "log"
+
+
+def test_options_metric_and_errors() -> None:
+    assert TASKS["mnist_gan"] == "tunelab.tasks.gan:MnistGAN"
+    task = make_task("mnist_gan")
+    assert (task.metric, task.mode) == ("inception_score", "max")
+    fid = make_task("mnist_gan", metric="fid")
+    assert (fid.metric, fid.mode) == ("fid", "min")
+    assert task.options()["artifact_dir"] == "tunelab-artifacts"
+    with pytest.raises(ConfigError, match="metric must be one of"):
+        make_task("mnist_gan", metric="loss")
+    with pytest.raises(ConfigError, match="label_flip"):
+        make_task("mnist_gan", label_flip=0.7)
+    with pytest.raises(ConfigError, match="eval_samples"):
+        make_task("mnist_gan", eval_samples=5)
+    with pytest.raises(ConfigError, match="image_epochs"):
+        make_task("mnist_gan", image_epochs=[0])
+
+
+# -- one real epoch -------------------------------------------------------------------------
+def test_one_epoch_reports_is_fid_and_confusion(one_epoch: Any) -> None:
+    task, _, recorder, result = one_epoch
+    assert task.splits.sizes == {"train": 160, "val": 40, "test": 10000}
+    assert recorder.steps() == [1]
+    metrics = recorder.reports[0][1]
+    assert set(metrics) == EPOCH_METRICS
+    assert all(math.isfinite(v) for v in metrics.values())
+    assert 1.0 <= metrics["inception_score"] <= 10.0
+    assert metrics["fid"] > 0
+    assert sum(metrics[f"d_{c}"] for c in CONFUSION) == 80  # 40 real + 40 generated
+    assert metrics["d_real_as_real"] + metrics["d_real_as_fake"] == 40
+    assert 0 <= metrics["d_accuracy"] <= 1
+    assert result == {**metrics, "best_epoch": 1.0}
+
+
+def test_one_epoch_saves_a_grid_and_loss_curves(one_epoch: Any) -> None:
+    task, _, recorder, _ = one_epoch
+    artifacts = recorder.attrs["gan_artifacts"]
+    folder = Path(task.artifact_dir) / "gan-test" / "trial-0003"
+    assert artifacts["dir"] == str(folder)
+    assert artifacts["image_grids"] == {"1": str(folder / "grid-epoch-001.png")}
+    assert artifacts["loss_curves"] == str(folder / "losses.png")
+    for path in (folder / "grid-epoch-001.png", folder / "losses.png"):
+        assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_tuning_never_opened_the_test_part(one_epoch: Any) -> None:
+    task, *_ = one_epoch
+    assert task.splits.test.openings == []
+
+
+def test_checkpoint_resume_continues_exactly(gan_options: dict[str, Any]) -> None:
+    task = MnistGAN(epochs=2, artifact_dir=None, image_epochs=[2], **gan_options)
+    straight, straight_log = make_checkpoint_trial(PARAMS, checkpoint_at=(1,))
+    straight_result = task(straight)
+    state = pickle.loads(straight.saved[1])
+    assert {"generator", "discriminator", "g_optimizer", "d_optimizer", "epoch"} <= set(state)
+    assert state["epoch"] == 1
+    assert state["history"]["g_loss"] == [straight_log.reports[0][1]["g_loss"]]
+    resumed, resumed_log = make_checkpoint_trial(PARAMS, resume_from=straight.saved[1])
+    resumed_result = task(resumed)
+    assert resumed_log.steps() == [2]
+    assert resumed_log.reports[0][1] == pytest.approx(straight_log.reports[1][1])
+    assert resumed_result == pytest.approx(straight_result)
+
+
+def test_final_evaluation_scores_against_the_test_images(gan_options: dict[str, Any]) -> None:
+    task = MnistGAN(artifact_dir=None, **gan_options)
+    scores = task.final_evaluation(PARAMS, epochs=1)
+    expected = {"test_inception_score", "test_inception_score_std", "test_fid", "test_d_accuracy"}
+    assert expected <= set(scores)
+    assert all(math.isfinite(v) for v in scores.values())
+    assert scores["test_d_real_as_real"] + scores["test_d_real_as_fake"] == 200
+    assert task.splits.test.openings == ["mnist_gan.final_evaluation"]

@@ -122,7 +122,9 @@ class Study:
         trials and ``max_trials=30`` runs 10 more. Trials failed by the objective count;
         trials interrupted by a crash or Ctrl-C do not, and are run again.
         KeyboardInterrupt stops the study after recording the running trial.
-        Returns the budget used so far.
+        Trials a scheduler paused are resumed from their checkpoints; those still paused
+        when the study ends cleanly are pruned (after Ctrl-C they stay paused and the
+        next call resumes them). Returns the budget used so far.
         """
         if not callable(objective):
             raise ConfigError(f"objective must be callable, got {objective!r}")

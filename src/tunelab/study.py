@@ -144,7 +144,9 @@ class Study:
         After ``max_consecutive_failures`` failed trials in a row (None: no limit) the
         study stops with ConsecutiveFailuresError: something is broken, and an epoch
         budget would never run out on an objective that fails before reporting.
-        Returns the budget used so far.
+        Trials a scheduler paused are resumed from their checkpoints; those still paused
+        when the study ends cleanly are pruned (after Ctrl-C they stay paused and the
+        next call resumes them). Returns the budget used so far.
         """
         if isinstance(executor, Executor) and n_workers is not None:
             raise ConfigError("give n_workers to the Executor instance, not to optimize()")

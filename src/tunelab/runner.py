@@ -52,7 +52,7 @@ from tunelab.schedulers.base import (
 )
 from tunelab.searchers.base import History
 from tunelab.space import Config, Param, Space, Value
-from tunelab.storage.artifacts import CheckpointRef, TrialCheckpoints
+from tunelab.storage.artifacts import CheckpointRef
 from tunelab.storage.base import FinishedTrialError, StaleStateError, StudyUpdate, TrialOutcome
 from tunelab.trial import (
     Decision,
@@ -849,19 +849,7 @@ class StudyRunner(TrialChannel):
                 "configuration left to propose"
             )
         self._adopt(record)
-        job = self._job(record, restore)
-        return Trial(
-            job.number,
-            job.proposal,
-            job.space,
-            self,
-            budget=job.budget,
-            study_name=job.study_name,
-            metric=job.metric,
-            mode=job.mode,
-            declared=job.declared,
-            checkpoints=TrialCheckpoints(self.artifacts, job.number, restore),
-        )
+        return self._job(record, restore).trial(self)
 
     def tell(
         self,

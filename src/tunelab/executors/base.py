@@ -49,6 +49,25 @@ class TrialJob:
     artifact_dir: str | None = None
     restore: CheckpointRef | None = None
 
+    def trial(self, channel: TrialChannel) -> Trial:
+        """The handle the objective sees, talking to the study through ``channel``."""
+        return Trial(
+            self.number,
+            self.proposal,
+            self.space,
+            channel,
+            budget=self.budget,
+            study_name=self.study_name,
+            metric=self.metric,
+            mode=self.mode,
+            declared=self.declared,
+            checkpoints=(
+                TrialCheckpoints(ArtifactStore(self.artifact_dir), self.number, self.restore)
+                if self.artifact_dir is not None
+                else None
+            ),
+        )
+
 
 @dataclass(frozen=True)
 class TrialEnded:
@@ -95,22 +114,7 @@ class Executor(Configurable, ABC):
 
 def run_trial(objective: Objective, job: TrialJob, channel: TrialChannel) -> TrialEnded:
     """Run one trial to its end and describe how it ended (never raises for the objective)."""
-    trial = Trial(
-        job.number,
-        job.proposal,
-        job.space,
-        channel,
-        budget=job.budget,
-        study_name=job.study_name,
-        metric=job.metric,
-        mode=job.mode,
-        declared=job.declared,
-        checkpoints=(
-            TrialCheckpoints(ArtifactStore(job.artifact_dir), job.number, job.restore)
-            if job.artifact_dir is not None
-            else None
-        ),
-    )
+    trial = job.trial(channel)
     try:
         result = objective(trial)
     except TrialPruned:

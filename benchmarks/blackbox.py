@@ -8,11 +8,12 @@ known optimum) and the median seconds per suggestion; then each method's mean ra
 over the problems (rank of its median regret on each problem) and the cost of one
 bayes suggestion at 25, 50, 100 and 200 observations in 6 dimensions.
 
-    python benchmarks/blackbox.py                      # everything (well over an hour)
+    python benchmarks/blackbox.py --jobs 2             # everything (~40 min on 2 cores)
     python benchmarks/blackbox.py --quick              # 3 seeds (1 for the slow peers)
     python benchmarks/blackbox.py --methods tunelab-bayes,optuna-gp --problems branin
     python benchmarks/blackbox.py --csv runs.csv       # resume / add to runs.csv
     python benchmarks/blackbox.py --csv runs.csv --report-only
+    python benchmarks/blackbox.py --first-seed 100 --csv other-seeds.csv
 
 Every finished run is appended to the CSV (default benchmarks/results/blackbox.csv) at
 once, and runs already in it are not repeated, so an interrupted benchmark continues
@@ -349,6 +350,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 seeds (1 for slow peers)")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per method (10)")
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds run from this one")
     parser.add_argument("--slow-seeds", type=int, default=None, help="seeds for slow peers (5)")
     parser.add_argument("--evals", type=int, default=60)
     parser.add_argument("--methods", default=",".join(METHODS))
@@ -374,10 +376,10 @@ def main() -> None:
     if not args.report_only:
         plan = [
             (m, p, s)
-            for s in range(seeds)
+            for s in range(args.first_seed, args.first_seed + seeds)
             for p in problems
             for m in methods
-            if s < (slow_seeds if m in SLOW else seeds)
+            if s < args.first_seed + (slow_seeds if m in SLOW else seeds)
         ]
         print(
             f"{len(plan)} runs: {len(methods)} methods x {len(problems)} problems, "

@@ -10,7 +10,8 @@ computed piecewise: directly for ``z > -1``; as
 which stays accurate for any finite ``z``; and by its asymptotic series far out.
 
 The maximiser scores many candidates at once (scrambled Sobol points of the whole
-space, 2048 by default), refines the best few (5) with
+space, 2048 by default), refines the best few (5, plus any extra starts such as the
+best observation) with
 L-BFGS-B on the continuous coordinates and an exhaustive sweep over each discrete
 parameter's values, alternating until neither improves. Every score is taken at a
 projected point (ints and steps rounded, one-hot blocks snapped, inactive parameters
@@ -134,7 +135,9 @@ class AcquisitionOptimizer:
         sobol = qmc.Sobol(d=enc.param_dims, scramble=True, seed=int(rng.integers(2**63 - 1)))
         return enc.from_unit_coordinates(sobol.random(self.n_candidates))
 
-    def maximise(self, acq: LogEI, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def maximise(
+        self, acq: LogEI, rng: np.random.Generator, extra_starts: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Projected points and their acquisition values, best first.
 
         The refined optima come first, then every scored candidate, so a caller can
@@ -149,6 +152,8 @@ class AcquisitionOptimizer:
                 break
             if not any(np.array_equal(X[i], s) for s in starts):
                 starts.append(X[i])
+        if extra_starts is not None:
+            starts.extend(extra_starts)
         refined = [self._refine(acq, s) for s in starts]
         points = np.vstack([np.array([p for p, _ in refined]), X[order]])
         scores = np.concatenate([[v for _, v in refined], values[order]])

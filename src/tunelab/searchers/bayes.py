@@ -88,7 +88,7 @@ class BayesSearcher(ModelBasedSearcher):
                 X, y, rng=self.rng_, warm_start=warm, full_search=len(X) % FULL_FIT_EVERY == 0
             )
         self.theta_ = [float(v) for v in gp.theta_]
-        return _Proposer(self, encoding, gp, y, pending)
+        return _Proposer(self, encoding, gp, X, y, pending)
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
@@ -134,6 +134,7 @@ class _Proposer(ModelProposer):
         searcher: BayesSearcher,
         encoding: SpaceEncoding,
         gp: GaussianProcess,
+        X: np.ndarray,
         y: np.ndarray,
         pending: np.ndarray,
     ) -> None:
@@ -141,6 +142,7 @@ class _Proposer(ModelProposer):
         self.encoding = encoding
         self.gp = gp
         self.y = y
+        self.X = X
         self.pending = pending
         self.optimiser = AcquisitionOptimizer(
             encoding, n_candidates=searcher.n_candidates, n_refine=searcher.n_refine
@@ -159,7 +161,12 @@ class _Proposer(ModelProposer):
                 beliefs, _ = self.gp.posterior(believers)
                 model = self.gp.condition_on(believers, beliefs)
                 best = min(best, float(np.min(beliefs)))
-            points, scores = self.optimiser.maximise(LogEI(model, best), self.searcher.rng_)
+            # Local search also starts at the best observation, as Optuna's does: the
+            # best improvement is often a small step from it, which no candidate hits.
+            incumbent = self.X[[int(np.argmin(self.y))]]
+            points, scores = self.optimiser.maximise(
+                LogEI(model, best), self.searcher.rng_, extra_starts=incumbent
+            )
         for x, score in zip(points, scores, strict=True):
             config = encoding.decode(x)
             if config_key(config) not in taken:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tunelab.searchers.base import config_key, used_config
 from tunelab.searchers.encoding import (
     INACTIVE_NUMERIC,
     SpaceEncoding,
-    config_key,
-    used_config,
 )
 from tunelab.space import Space
 from tunelab.trial import TrialRecord, TrialStatus

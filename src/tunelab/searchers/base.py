@@ -17,7 +17,7 @@ Rules every searcher keeps (tests/searchers/test_contract.py checks them):
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -108,3 +108,18 @@ def sample_config(space: Space, draw: Any) -> Config:
         if all(c.holds(config) for c in p.conditions):
             config[p.name] = p.from_unit(float(draw()))
     return config
+
+
+ConfigKey = tuple[tuple[str, str], ...]
+
+
+def used_config(trial: TrialRecord, space: Space) -> Config:
+    """The configuration a trial stands for: what it used, else what it was proposed."""
+    merged: Config = dict(trial.proposal)
+    merged.update(trial.params)
+    return space.active(merged)
+
+
+def config_key(config: Mapping[str, Value]) -> ConfigKey:
+    """A hashable identity of a configuration (for duplicate checks)."""
+    return tuple(sorted((n, repr(v)) for n, v in config.items()))

@@ -36,8 +36,8 @@ from typing import Any
 import numpy as np
 
 from tunelab.searchers.acquisition import AcquisitionOptimizer, LogEI
-from tunelab.searchers.base import History, Proposal
-from tunelab.searchers.encoding import ConfigKey, SpaceEncoding, config_key, used_config
+from tunelab.searchers.base import ConfigKey, History, Proposal, config_key, used_config
+from tunelab.searchers.encoding import SpaceEncoding
 from tunelab.searchers.gp import GaussianProcess
 from tunelab.searchers.model_based import ModelBasedSearcher, ModelProposer, check_positive_int
 from tunelab.trial import TrialRecord

@@ -32,24 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from tunelab.space import Choice, Config, Fixed, Int, Param, Space, Value, _value_in
-from tunelab.trial import TrialRecord
 
 INACTIVE_NUMERIC = 0.5
 """Coordinate of an inactive numeric parameter (an inactive one-hot block is all zeros)."""
-
-ConfigKey = tuple[tuple[str, str], ...]
-
-
-def used_config(trial: TrialRecord, space: Space) -> Config:
-    """The configuration a trial stands for: what it used, else what it was proposed."""
-    merged: Config = dict(trial.proposal)
-    merged.update(trial.params)
-    return space.active(merged)
-
-
-def config_key(config: Mapping[str, Value]) -> ConfigKey:
-    """A hashable identity of a configuration (for duplicate checks)."""
-    return tuple(sorted((n, repr(v)) for n, v in config.items()))
 
 
 @dataclass(frozen=True)
@@ -327,8 +312,5 @@ def _log_int_edges(p: Param) -> tuple[np.ndarray, np.ndarray]:
 __all__ = [
     "INACTIVE_NUMERIC",
     "Block",
-    "ConfigKey",
     "SpaceEncoding",
-    "config_key",
-    "used_config",
 ]

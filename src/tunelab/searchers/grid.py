@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from tunelab.errors import SpaceError
-from tunelab.searchers.base import History, Proposal, Searcher
+from tunelab.searchers.base import ConfigKey, History, Proposal, Searcher, config_key, used_config
 from tunelab.space import Config, Param, Space, Value
 from tunelab.trial import TrialRecord
 
@@ -69,14 +69,10 @@ class GridSearcher(Searcher):
 
         yield from walk(0, {})
 
-    @staticmethod
-    def _key(config: Mapping[str, Value], space: Space) -> tuple[tuple[str, str], ...]:
-        return tuple(sorted((n, repr(v)) for n, v in config.items() if n in space))
-
-    def _tried(self, history: History) -> set[tuple[tuple[str, str], ...]]:
+    def _tried(self, history: History) -> set[ConfigKey]:
         tried = set()
         for t in (*history.finished, *history.pending):
-            tried.add(self._key(_used(t, history.space), history.space))
+            tried.add(config_key(used_config(t, history.space)))
         return tried
 
     def suggest(self, history: History, n: int = 1) -> list[Proposal]:
@@ -93,7 +89,7 @@ class GridSearcher(Searcher):
             order = self.rng_.permutation(len(everything))
             candidates = iter([everything[int(i)] for i in order])
         for config in candidates:
-            key = self._key(config, space)
+            key = config_key(config)
             if key in tried:
                 continue
             tried.add(key)
@@ -109,10 +105,3 @@ class GridSearcher(Searcher):
 
     def state_dict(self) -> dict[str, Any]:
         return super().state_dict()
-
-
-def _used(trial: TrialRecord, space: Space) -> Config:
-    """The configuration a trial stands for: what it used, else what it was proposed."""
-    merged: Config = dict(trial.proposal)
-    merged.update(trial.params)
-    return space.active(merged)

@@ -17,8 +17,8 @@ from abc import abstractmethod
 from typing import Any
 
 from tunelab.errors import ConfigError
-from tunelab.searchers.base import History, Proposal, Searcher
-from tunelab.searchers.encoding import ConfigKey, SpaceEncoding, config_key, used_config
+from tunelab.searchers.base import ConfigKey, History, Proposal, Searcher, config_key, used_config
+from tunelab.searchers.encoding import SpaceEncoding
 from tunelab.searchers.sobol import SobolSearcher
 from tunelab.space import Config, Param, Value
 from tunelab.trial import TrialRecord

@@ -42,8 +42,8 @@ import numpy as np
 from scipy.special import log_ndtr, logsumexp, ndtr, ndtri
 
 from tunelab.errors import ConfigError
-from tunelab.searchers.base import History, Proposal
-from tunelab.searchers.encoding import ConfigKey, SpaceEncoding, config_key, used_config
+from tunelab.searchers.base import ConfigKey, History, Proposal, config_key, used_config
+from tunelab.searchers.encoding import SpaceEncoding
 from tunelab.searchers.model_based import ModelBasedSearcher, ModelProposer, check_positive_int
 from tunelab.trial import TrialRecord
 

@@ -4,9 +4,10 @@
     python examples/mnist_gan_hyperband.py --scheduler fifo --trials 4
 
 Tuned: the discriminator's dropout rate, the generator's activation (relu, leaky_relu,
-sigmoid, softmax) and batch normalisation on/off. Hyperband (R = ``--max-epochs``,
-eta = 2) starts many configurations on one epoch and promotes the best, which resume
-from their checkpoints (generator, discriminator, both optimizers, epoch). Every epoch
+sigmoid, softmax), batch normalisation on/off, and both learning rates. Hyperband
+(R = ``--max-epochs`` = 4, eta = 2: brackets of 4, 3 and 3 trials, 28 epochs in all)
+starts many configurations on one epoch and promotes the best, which resume from their
+checkpoints (generator, discriminator, both optimizers, epoch). Every epoch
 reports generator and discriminator losses, the Inception Score and FID of 500 samples
 (scored by an MNIST classifier that tunelab trains once and caches; about a minute the
 first time) and the discriminator's confusion on real vs generated images.
@@ -15,6 +16,10 @@ Artifacts per trial, in ``<artifact-dir>/<study>/trial-NNNN/``: ``grid-epoch-NNN
 (64 samples from the same noise every epoch) and ``losses.png``; their paths are in the
 trial's user attribute ``gan_artifacts``. The best configuration is finally retrained on
 train+validation and scored against the 10000 real MNIST test images.
+
+On 2 CPU cores with the defaults (2000 images, 50 steps an epoch) the best trials reach
+an Inception Score of about 2-4: blurry digit-like blobs. Real digits take thousands of
+steps: ``--train-size 60000`` on a GPU.
 """
 
 from __future__ import annotations
@@ -32,8 +37,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scheduler", default="hyperband", help="hyperband (default) or fifo")
     parser.add_argument("--max-epochs", type=int, default=4, help="epochs per trial at most")
-    parser.add_argument("--trials", type=int, default=None, help="trials (default: Hyperband's)")
-    parser.add_argument("--train-size", type=int, default=1000, help="training images used")
+    parser.add_argument("--epochs-budget", type=int, default=28, help="epochs of all trials")
+    parser.add_argument("--trials", type=int, default=4, help="trials, without Hyperband")
+    parser.add_argument("--train-size", type=int, default=2000, help="training images used")
     parser.add_argument("--artifact-dir", default="tunelab-artifacts")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--storage", default="sqlite:///tunelab.db")
@@ -46,18 +52,16 @@ def main() -> None:
         train_size=args.train_size,
         epochs=args.max_epochs,
         batch_size=32,
+        tune_learning_rates=True,
         eval_samples=500,
         artifact_dir=args.artifact_dir,
         seed=args.seed,
     )
     scheduler: Any = args.scheduler
-    budget: dict[str, int] = {"max_trials": args.trials or 4}
+    budget = {"max_trials": args.trials}
     if args.scheduler == "hyperband":
         scheduler = {"name": "hyperband", "max_epochs": args.max_epochs, "eta": 2}
-        # One Hyperband iteration with R=4, eta=2: brackets of 4, 3 and 3 trials, 28 epochs.
-        budget = {"max_epochs": 28 if args.max_epochs == 4 else 10 * args.max_epochs}
-        if args.trials:
-            budget["max_trials"] = args.trials
+        budget = {"max_epochs": args.epochs_budget}
     study = tl.create_study(
         f"mnist-gan-{args.scheduler}",
         metric=task.metric,

@@ -111,6 +111,9 @@ def test_options_metric_and_errors() -> None:
     fid = make_task("mnist_gan", metric="fid")
     assert (fid.metric, fid.mode) == ("fid", "min")
     assert task.options()["artifact_dir"] == "tunelab-artifacts"
+    assert task.options()["adam_beta1"] == 0.5
+    with pytest.raises(ConfigError, match="adam_beta1"):
+        make_task("mnist_gan", adam_beta1=1.0)
     with pytest.raises(ConfigError, match="metric must be one of"):
         make_task("mnist_gan", metric="loss")
     with pytest.raises(ConfigError, match="label_flip"):
@@ -158,6 +161,7 @@ def test_checkpoint_resume_continues_exactly(gan_options: dict[str, Any]) -> Non
     straight, straight_log = make_checkpoint_trial(PARAMS, checkpoint_at=(1,))
     straight_result = task(straight)
     state = pickle.loads(straight.saved[1])
+    assert state["g_optimizer"]["param_groups"][0]["betas"] == (0.5, 0.999)
     assert {"generator", "discriminator", "g_optimizer", "d_optimizer", "epoch"} <= set(state)
     assert state["epoch"] == 1
     assert state["history"]["g_loss"] == [straight_log.reports[0][1]["g_loss"]]

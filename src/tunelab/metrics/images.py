@@ -1,7 +1,7 @@
 """PNG files for looking at a GAN: a grid of generated images, and its loss curves.
 
 Drawn with matplotlib's Agg canvas directly (no pyplot), so it works without a display
-and never changes the caller's matplotlib backend. matplotlib is the ``plots`` extra:
+and never changes the caller's matplotlib backend. matplotlib is the ``plot`` extra:
 ``pip install "tunelab[plot]"``.
 """
 

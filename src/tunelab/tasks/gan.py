@@ -10,7 +10,9 @@ Architecture (the TensorFlow DCGAN tutorial's, in PyTorch):
 - discriminator: conv 5x5 stride 2 to 64 -> LeakyReLU(0.2) -> dropout -> conv 5x5
   stride 2 to 128 -> [BN] -> LeakyReLU -> dropout -> dense to 1 logit.
 
-Both train with Adam at 1e-4 on binary cross-entropy with noisy labels: real targets
+Both train with Adam at 1e-4 (beta1 = 0.5, as in the DCGAN paper: with PyTorch's 0.9
+the generator barely moves in the first few hundred steps) on binary cross-entropy
+with noisy labels: real targets
 drawn from [1 - label_noise, 1], fake ones from [0, label_noise], and a share
 ``label_flip`` of them swapped. Tuned: ``d_dropout`` (0-0.9), ``g_activation`` (relu,
 leaky_relu, sigmoid, softmax), ``batch_norm`` (on/off, in both networks, as in the
@@ -182,6 +184,7 @@ class MnistGAN(Task):
         num_threads: int | None = None,
         batch_size: int = 128,
         latent_size: int = 100,
+        adam_beta1: float = 0.5,
         tune_learning_rates: bool = False,
         tune_latent_size: bool = False,
         metric: str = "inception_score",
@@ -210,6 +213,7 @@ class MnistGAN(Task):
             )
         for key, value, high in (
             ("val_fraction", val_fraction, 1.0),
+            ("adam_beta1", adam_beta1, 1.0),
             ("label_noise", label_noise, 0.5),
             ("label_flip", label_flip, 0.5),
         ):
@@ -231,6 +235,7 @@ class MnistGAN(Task):
         self.num_threads = num_threads
         self.batch_size = batch_size
         self.latent_size = latent_size
+        self.adam_beta1 = float(adam_beta1)
         self.tune_learning_rates = bool(tune_learning_rates)
         self.tune_latent_size = bool(tune_latent_size)
         self.metric = metric
@@ -258,6 +263,7 @@ class MnistGAN(Task):
             "num_threads": self.num_threads,
             "batch_size": self.batch_size,
             "latent_size": self.latent_size,
+            "adam_beta1": self.adam_beta1,
             "tune_learning_rates": self.tune_learning_rates,
             "tune_latent_size": self.tune_latent_size,
             "metric": self.metric,
@@ -430,6 +436,7 @@ class MnistGAN(Task):
                 d.to(device),
                 g_lr=_float(params, "g_learning_rate", DEFAULT_LEARNING_RATE),
                 d_lr=_float(params, "d_learning_rate", DEFAULT_LEARNING_RATE),
+                beta1=self.adam_beta1,
             )
             start = 0
             if state is not None:
@@ -525,11 +532,13 @@ class MnistGAN(Task):
 class _Nets:
     """Generator, discriminator and their optimizers: one training step, one state."""
 
-    def __init__(self, g: Generator, d: Discriminator, *, g_lr: float, d_lr: float) -> None:
+    def __init__(
+        self, g: Generator, d: Discriminator, *, g_lr: float, d_lr: float, beta1: float = 0.5
+    ) -> None:
         self.g = g
         self.d = d
-        self.g_optimizer = torch.optim.Adam(g.parameters(), lr=g_lr)
-        self.d_optimizer = torch.optim.Adam(d.parameters(), lr=d_lr)
+        self.g_optimizer = torch.optim.Adam(g.parameters(), lr=g_lr, betas=(beta1, 0.999))
+        self.d_optimizer = torch.optim.Adam(d.parameters(), lr=d_lr, betas=(beta1, 0.999))
         self.loss = nn.BCEWithLogitsLoss()
 
     @property

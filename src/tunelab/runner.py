@@ -173,7 +173,9 @@ class StudyRunner(TrialChannel):
         return SchedulerView(
             metric=self.study.metric,
             mode=self.study.mode,
-            finished=self._finished,
+            # A trial that a retry replaces is not the scheduler's: its retry takes its
+            # place (its bracket, rung and budget), so it is not counted twice.
+            finished=[t for t in self._finished if t.number not in self._retried],
             running=running,
             paused=list(self._paused.values()),
             space=self.study.space,

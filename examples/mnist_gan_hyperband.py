@@ -14,8 +14,9 @@ first time) and the discriminator's confusion on real vs generated images.
 
 Artifacts per trial, in ``<artifact-dir>/<study>/trial-NNNN/``: ``grid-epoch-NNN.png``
 (64 samples from the same noise every epoch) and ``losses.png``; their paths are in the
-trial's user attribute ``gan_artifacts``. The best configuration is finally retrained on
-train+validation and scored against the 10000 real MNIST test images.
+trial's user attributes ``image_grids`` and ``gan_artifacts``. The best configuration is
+finally retrained on train+validation and scored against the 10000 real MNIST test
+images.
 
 On 2 CPU cores with the defaults (2000 images, 50 steps an epoch) the best trials reach
 an Inception Score of about 2-4: blurry digit-like blobs. Real digits take thousands of
@@ -86,7 +87,7 @@ def main() -> None:
     best = study.best_trial
     artifacts = best.user_attrs.get("gan_artifacts", {})
     print(f"best trial #{best.number}: inception_score = {best.value:.3f}")
-    print(f"  image grids: {sorted(artifacts.get('image_grids', {}).values())}")
+    print(f"  image grids: {sorted(best.user_attrs.get('image_grids', {}).values())}")
     print(f"  loss curves: {artifacts.get('loss_curves')}")
 
     result = evaluate_best(study, task)

@@ -12,9 +12,11 @@ import torch
 
 from tunelab.errors import ConfigError
 from tunelab.hyperparameters import HyperParameters
+from tunelab.report.gan import gan_view
 from tunelab.space import Config
 from tunelab.tasks import TASKS, make_task
 from tunelab.tasks.gan import G_ACTIVATIONS, Discriminator, Generator, MnistGAN
+from tunelab.trial import Report, TrialRecord, TrialStatus
 
 from .trials import make_checkpoint_trial, make_trial
 
@@ -145,10 +147,43 @@ def test_one_epoch_saves_a_grid_and_loss_curves(one_epoch: Any) -> None:
     artifacts = recorder.attrs["gan_artifacts"]
     folder = Path(task.artifact_dir) / "gan-test" / "trial-0003"
     assert artifacts["dir"] == str(folder)
-    assert artifacts["image_grids"] == {"1": str(folder / "grid-epoch-001.png")}
+    assert recorder.attrs["image_grids"] == {"1": str(folder / "grid-epoch-001.png")}
     assert artifacts["loss_curves"] == str(folder / "losses.png")
     for path in (folder / "grid-epoch-001.png", folder / "losses.png"):
         assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_report_reads_what_a_trial_stored(one_epoch: Any) -> None:
+    _, _, recorder, _ = one_epoch
+    record = TrialRecord(
+        study_id=1,
+        trial_id=1,
+        number=3,
+        status=TrialStatus.COMPLETED,
+        params={},
+        proposal={},
+        meta={},
+        budget=None,
+        value=1.0,
+        metrics={},
+        reports=tuple(Report(step, m, 0.0) for step, m in recorder.reports),
+        created_at=0.0,
+        started_at=0.0,
+        ended_at=1.0,
+        user_attrs=dict(recorder.attrs),
+    )
+    view = gan_view(record)
+    assert view.problems == []
+    assert [epoch for epoch, _ in view.grids] == [1]
+    assert set(view.curves) >= {"g_loss", "d_loss", "inception_score", "fid"}
+    (_, metrics), *_ = recorder.reports
+    assert view.confusion == (
+        ["real", "generated"],
+        [
+            [metrics["d_real_as_real"], metrics["d_real_as_fake"]],
+            [metrics["d_fake_as_real"], metrics["d_fake_as_fake"]],
+        ],
+    )
 
 
 def test_tuning_never_opened_the_test_part(one_epoch: Any) -> None:

@@ -31,7 +31,10 @@ when the trial has one, else ``<artifact_dir>/<study>/trial-<number>``), a PNG g
 64 generated images (the same noise every epoch) at each epoch of ``image_epochs``
 (every epoch when None) named ``grid-epoch-NNN.png``, and ``losses.png`` with both loss
 curves, redrawn every epoch. Their paths are in the trial's user attribute
-``gan_artifacts``: ``{"dir": ..., "image_grids": {"<epoch>": path}, "loss_curves": path}``.
+``image_grids`` (``{"<epoch>": path}``) and ``gan_artifacts`` (``{"dir": ...,
+"loss_curves": path}``); ``confusion_matrix`` holds the latest epoch's confusion as
+``{"labels": ["real", "generated"], "matrix": [[...], [...]]}``. These are the names
+:mod:`tunelab.report.gan` reads to draw a strategy's best trial.
 """
 
 from __future__ import annotations
@@ -369,6 +372,7 @@ class MnistGAN(Task):
             if not best or sign * metrics[self.metric] > sign * best[self.metric]:
                 best.clear()
                 best.update(metrics, best_epoch=float(epoch))
+            trial.set_user_attr("confusion_matrix", _confusion_attr(metrics))
             if folder is not None:
                 self._save_artifacts(
                     trial, nets, folder, epoch, grid_noise, history, epochs_seen, grids
@@ -523,10 +527,20 @@ class MnistGAN(Task):
         curves = save_loss_curves(
             history, folder / "losses.png", epochs=epochs_seen, title=f"trial {trial.number}"
         )
-        trial.set_user_attr(
-            "gan_artifacts",
-            {"dir": str(folder), "image_grids": dict(grids), "loss_curves": str(curves)},
-        )
+        trial.set_user_attr("image_grids", dict(grids))
+        trial.set_user_attr("gan_artifacts", {"dir": str(folder), "loss_curves": str(curves)})
+
+
+def _confusion_attr(metrics: Mapping[str, float]) -> dict[str, Any]:
+    """The discriminator's confusion in an epoch's metrics, as the report reads it
+    (rows: real, generated images; columns: judged real, judged generated)."""
+    return {
+        "labels": ["real", "generated"],
+        "matrix": [
+            [metrics["d_real_as_real"], metrics["d_real_as_fake"]],
+            [metrics["d_fake_as_real"], metrics["d_fake_as_fake"]],
+        ],
+    }
 
 
 class _Nets:

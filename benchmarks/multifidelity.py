@@ -23,8 +23,8 @@ The digits MLP task does not checkpoint yet, so the tunelab objective here train
 task's network (same space, data split and layers) in its own loop that saves and loads
 model + optimizer state through ``trial.report(checkpoint=...)``/``load_checkpoint()``.
 Optuna and Keras Tuner train on the same split with the same space. ``mnist_mlp`` (with
-``--train-size`` rows, ``--data-dir``) comes with another branch; this script reads its
-``define(hp)`` and ``splits`` as it does the digits task's.
+``--train-size`` rows, ``--data-dir``) is read the same way: its ``define(hp)``,
+``splits`` and ``features``.
 Benchmark-only extras: pip install -e '.[benchmarks]'.
 """
 
@@ -83,9 +83,11 @@ class Data:
 
 
 def load_data(task: Any) -> Data:
+    """The task's train and validation rows as its own network sees them (``features``:
+    MNIST pixels scaled to [0, 1] and flattened, digits as they are)."""
     splits = task.splits
-    x_train = np.asarray(splits.x_train, dtype=np.float32).reshape(len(splits.y_train), -1)
-    x_val = np.asarray(splits.x_val, dtype=np.float32).reshape(len(splits.y_val), -1)
+    x_train = task.features(splits.x_train).reshape(len(splits.y_train), -1)
+    x_val = task.features(splits.x_val).reshape(len(splits.y_val), -1)
     return Data(
         torch.tensor(x_train),
         torch.tensor(np.asarray(splits.y_train), dtype=torch.int64),

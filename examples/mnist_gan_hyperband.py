@@ -18,9 +18,12 @@ trial's user attributes ``image_grids`` and ``gan_artifacts``. The best configur
 finally retrained on train+validation and scored against the 10000 real MNIST test
 images.
 
-On 2 CPU cores with the defaults (2000 images, 50 steps an epoch) the best trials reach
-an Inception Score of about 2-4: blurry digit-like blobs. Real digits take thousands of
-steps: ``--train-size 60000`` on a GPU.
+On 2 CPU cores the defaults (1600 training images, 50 steps an epoch, 28 epochs in all)
+run in about 2 minutes, and that is far too little training for digits: measured
+2026-11-23, the best trial reached an Inception Score of 1.22 (real MNIST digits score
+9.7) and its grids are still noise. The example shows the machinery (promotions that
+resume from checkpoints, per-epoch IS/FID, grids, the final test score); real digits
+take thousands of steps: ``--train-size 60000 --max-epochs 27`` on a GPU.
 """
 
 from __future__ import annotations

@@ -19,12 +19,12 @@ search's final best (median over seeds; "never" when they did not reach it).
     python benchmarks/multifidelity.py --task mnist_mlp # MNIST subset (needs the task)
     python benchmarks/multifidelity.py --quick          # 2 seeds, small budget
 
-The digits MLP task does not checkpoint yet, so the tunelab objective here trains the
-task's network (same space, data split and layers) in its own loop that saves and loads
-model + optimizer state through ``trial.report(checkpoint=...)``/``load_checkpoint()``.
-Optuna and Keras Tuner train on the same split with the same space. ``mnist_mlp`` (with
-``--train-size`` rows, ``--data-dir``) is read the same way: its ``define(hp)``,
-``splits`` and ``features``.
+The task (``digits_mlp``, or ``mnist_mlp`` with ``--train-size`` rows and
+``--data-dir``) gives the data: its train/validation split and its ``features``. Every
+strategy searches the same small space (:func:`define_space`: 1-3 layers, activation,
+dropout, learning rate, batch size; the tasks' own spaces are larger) and trains the
+same network with Adam; the tunelab objective saves and loads model + optimizer state
+through ``trial.report(checkpoint=...)``/``load_checkpoint()``.
 Benchmark-only extras: pip install -e '.[benchmarks]'.
 """
 
@@ -97,9 +97,23 @@ def load_data(task: Any) -> Data:
     )
 
 
+def define_space(hp: Any) -> dict[str, Any]:
+    """The search space of every strategy, tunelab's, Optuna's and Keras Tuner's alike:
+    1-3 layers of 16-256 units, activation, one dropout rate, learning rate, batch size."""
+    n_layers = hp.Int("n_layers", 1, 3)
+    params: dict[str, Any] = {"n_layers": n_layers}
+    for i in range(1, n_layers + 1):
+        params[f"units_{i}"] = hp.Int(f"units_{i}", 16, 256, step=16)
+    params["activation"] = hp.Choice("activation", list(ACTIVATIONS))
+    params["dropout"] = hp.Float("dropout", 0.0, 0.5)
+    params["learning_rate"] = hp.Float("learning_rate", 1e-4, 1e-1, sampling="log")
+    params["batch_size"] = hp.Choice("batch_size", [16, 32, 64, 128])
+    return params
+
+
 def build_network(params: Mapping[str, Any], n_inputs: int, n_classes: int) -> nn.Sequential:
-    """The task's MLP; a Dropout layer is always present (p may be 0) so that a PBT clone
-    with another dropout still loads its donor's weights."""
+    """The MLP of :func:`define_space`'s parameters; a Dropout layer is always present
+    (p may be 0) so that a PBT clone with another dropout still loads its donor's weights."""
     layers: list[nn.Module] = []
     width = n_inputs
     for i in range(1, int(params["n_layers"]) + 1):
@@ -196,7 +210,7 @@ def tunelab_run(
     task: Any, data: Data, recorder: Recorder, strategy: str, r: int, seed: int, r_min: int = 1
 ) -> None:
     def objective(trial: tl.Trial) -> None:
-        params = task.define(trial.hp)
+        params = define_space(trial.hp)
         trainer = Trainer(params, data, _seed(seed, trial.number))
         state = trial.load_checkpoint()
         start = trainer.load(state) if state is not None else 0

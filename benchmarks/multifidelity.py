@@ -7,7 +7,9 @@ Strategies, each given the same total number of training epochs E (random search
   ``tpe`` searcher when it exists, else random), pbt (E / R members of R epochs,
   exploring learning rate, dropout and batch size);
 - Optuna: TPE sampler + HyperbandPruner (trials restart from scratch when promoted);
-- Keras Tuner: Hyperband (Keras 3 on the torch backend), an equivalent Keras MLP.
+- Keras Tuner: Hyperband (Keras 3 on the torch backend), an equivalent Keras MLP;
+- tunelab.keras: the same Keras script with tunelab's Keras front end (its Hyperband),
+  so the two Hyperbands differ in the search alone, not in the framework.
 
 Every epoch trained by any strategy is counted; a strategy is cut off when it has trained
 E epochs (tunelab keeps to the budget itself). Prints the best validation accuracy
@@ -289,9 +291,18 @@ def optuna_run(data: Data, recorder: Recorder, r: int, seed: int, r_min: int = 1
 
 
 # -- Keras Tuner --------------------------------------------------------------------------
-def keras_tuner_run(data: Data, recorder: Recorder, r: int, seed: int, directory: str) -> None:
+def keras_tuner_run(
+    data: Data, recorder: Recorder, r: int, seed: int, directory: str, front_end: str
+) -> None:
+    """Hyperband on a Keras MLP, by Keras Tuner (``front_end="keras_tuner"``) or by
+    tunelab's Keras front end (``"tunelab.keras"``): the same model code and callbacks,
+    only the import differs, so the two compare the search and nothing else."""
+    import importlib
+
     import keras
-    import keras_tuner as kt
+
+    kt: Any = importlib.import_module(front_end)
+    tunelab_front = front_end == "tunelab.keras"
 
     keras.utils.set_random_seed(seed)
     x_train, y_train, x_val, y_val = data.raw
@@ -321,21 +332,24 @@ def keras_tuner_run(data: Data, recorder: Recorder, r: int, seed: int, directory
     class Count(keras.callbacks.Callback):
         def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
             recorder.add(float((logs or {})["val_accuracy"]))
-            if recorder.used >= recorder.budget:
+            if recorder.used >= recorder.budget and not tunelab_front:
                 raise kt.errors.FatalError("epoch budget used")
 
+    # Keras Tuner runs iterations until stopped; tunelab keeps to an epoch budget itself.
+    limit = {"epoch_budget": recorder.budget} if tunelab_front else {"hyperband_iterations": 1000}
     tuner = kt.Hyperband(
         MLP(),
         objective="val_accuracy",
         max_epochs=r,
         factor=3,
-        hyperband_iterations=1000,
         seed=seed,
         directory=directory,
         project_name=f"kt-{seed}",
         overwrite=True,
+        **limit,
     )
-    with contextlib.suppress(kt.errors.FatalError), warnings.catch_warnings():
+    stop: type[BaseException] = kt.errors.FatalError if not tunelab_front else RuntimeError
+    with contextlib.suppress(stop), warnings.catch_warnings():
         # Keras Tuner reloads weights without the optimizer state, and says so each time.
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
         tuner.search(
@@ -352,6 +366,7 @@ STRATEGIES = [
     "tunelab pbt",
     "optuna tpe+hyperband",
     "keras-tuner hyperband",
+    "tunelab.keras hyperband",
 ]
 
 
@@ -366,14 +381,15 @@ def run_strategy(
 ) -> Result:
     recorder = Recorder(budget)
     start = time.perf_counter()
-    if name.startswith("tunelab"):
-        strategy = name.split()[1].replace("+random", "")
-        tunelab_run(task, data, recorder, strategy, r, seed, r_min)
+    if name.startswith(("keras-tuner", "tunelab.keras")):
+        front_end = "tunelab.keras" if name.startswith("tunelab.keras") else "keras_tuner"
+        with tempfile.TemporaryDirectory() as tmp:
+            keras_tuner_run(data, recorder, r, seed, tmp, front_end)
     elif name.startswith("optuna"):
         optuna_run(data, recorder, r, seed, r_min)
     else:
-        with tempfile.TemporaryDirectory() as tmp:
-            keras_tuner_run(data, recorder, r, seed, tmp)
+        strategy = name.split()[1].replace("+random", "")
+        tunelab_run(task, data, recorder, strategy, r, seed, r_min)
     return Result(recorder.best_curve(), time.perf_counter() - start)
 
 
@@ -467,15 +483,17 @@ def report(results: dict[str, list[Result]], budget: int, r: int) -> None:
             per_seed = ", ".join("never" if math.isinf(f) else f"{f:.3f}" for f in fractions)
             shown = "never" if math.isinf(median) else f"{median:.3f}"
             print(f"| {name} | {per_seed} | {shown} | {'yes' if median <= 1 / 3 else 'no'} |")
-    ours, theirs = results.get("tunelab hyperband"), results.get("keras-tuner hyperband")
-    if ours and theirs:
-        a = statistics.median(x.curve[-1] for x in ours)
-        b = statistics.median(x.curve[-1] for x in theirs)
-        verdict = "yes" if a >= b else "no"
-        print(
-            f"\ntunelab hyperband final {a:.4f} vs Keras Tuner hyperband {b:.4f} "
-            f"(median over seeds, same budget): at least as good: {verdict}"
-        )
+    theirs = results.get("keras-tuner hyperband")
+    for ours_name in ("tunelab hyperband", "tunelab.keras hyperband"):
+        ours = results.get(ours_name)
+        if ours and theirs:
+            a = statistics.median(x.curve[-1] for x in ours)
+            b = statistics.median(x.curve[-1] for x in theirs)
+            verdict = "yes" if a >= b else "no"
+            print(
+                f"\n{ours_name} final {a:.4f} vs Keras Tuner hyperband {b:.4f} "
+                f"(median over seeds, same budget): at least as good: {verdict}"
+            )
 
 
 if __name__ == "__main__":

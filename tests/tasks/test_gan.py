@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 import torch
 
+from tests.report.test_gan import trial as stored_trial
 from tunelab.errors import ConfigError
 from tunelab.hyperparameters import HyperParameters
 from tunelab.report.gan import gan_view
 from tunelab.space import Config
 from tunelab.tasks import TASKS, make_task
 from tunelab.tasks.gan import G_ACTIVATIONS, Discriminator, Generator, MnistGAN
-from tunelab.trial import Report, TrialRecord, TrialStatus
 
 from .trials import make_checkpoint_trial, make_trial
 
@@ -155,23 +155,7 @@ def test_one_epoch_saves_a_grid_and_loss_curves(one_epoch: Any) -> None:
 
 def test_the_report_reads_what_a_trial_stored(one_epoch: Any) -> None:
     _, _, recorder, _ = one_epoch
-    record = TrialRecord(
-        study_id=1,
-        trial_id=1,
-        number=3,
-        status=TrialStatus.COMPLETED,
-        params={},
-        proposal={},
-        meta={},
-        budget=None,
-        value=1.0,
-        metrics={},
-        reports=tuple(Report(step, m, 0.0) for step, m in recorder.reports),
-        created_at=0.0,
-        started_at=0.0,
-        ended_at=1.0,
-        user_attrs=dict(recorder.attrs),
-    )
+    record = stored_trial([m for _, m in recorder.reports], dict(recorder.attrs))
     view = gan_view(record)
     assert view.problems == []
     assert [epoch for epoch, _ in view.grids] == [1]

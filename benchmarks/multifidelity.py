@@ -17,9 +17,18 @@ against cumulative epochs (median over seeds), the final numbers, and for hyperb
 asha and bohb the fraction of random search's epochs they needed to reach random
 search's final best (median over seeds; "never" when they did not reach it).
 
-    python benchmarks/multifidelity.py                  # digits, 5 seeds
-    python benchmarks/multifidelity.py --task mnist_mlp # MNIST subset (needs the task)
-    python benchmarks/multifidelity.py --quick          # 2 seeds, small budget
+    python benchmarks/multifidelity.py --jobs 2                  # digits, 5 seeds
+    python benchmarks/multifidelity.py --task mnist_mlp --data-dir ../shared/datasets --jobs 2
+    python benchmarks/multifidelity.py --quick                   # 2 seeds, small budget
+    python benchmarks/multifidelity.py --task mnist_mlp --report-only   # re-print the tables
+
+Defaults: R = 27 epochs, eta = 3, rungs from 1 epoch; a budget of 30 full trials on
+digits, 20 on MNIST (4000 training / 1000 validation images of ``--train-size`` 5000).
+Every finished run is appended to ``--results`` (JSON lines: the setting, strategy,
+seed, best-so-far curve and seconds) at once; runs of the same setting already there
+are not repeated, so an interrupted benchmark continues where it stopped. With
+``--jobs 2`` two runs share the two cores (each with one torch thread), which inflates
+the seconds per run a little.
 
 The task (``digits_mlp``, or ``mnist_mlp`` with ``--train-size`` rows and
 ``--data-dir``) gives the data: its train/validation split and its ``features``. Every
@@ -34,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import math
 import os
 import statistics
@@ -41,7 +51,10 @@ import tempfile
 import time
 import warnings
 from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -376,10 +389,44 @@ class Result:
     seconds: float
 
 
-def run_strategy(
-    name: str, task: Any, data: Data, budget: int, r: int, seed: int, r_min: int
-) -> Result:
-    recorder = Recorder(budget)
+@dataclass(frozen=True)
+class Setting:
+    """What one benchmark run is: the task and its data, R, the epoch budget, the rungs."""
+
+    task: str
+    train_size: int
+    data_dir: str | None
+    r: int
+    budget: int
+    r_min: int
+
+    def key(self) -> dict[str, Any]:
+        return {
+            "task": self.task,
+            "train_size": self.train_size if self.task == "mnist_mlp" else None,
+            "r": self.r,
+            "budget": self.budget,
+            "r_min": self.r_min,
+        }
+
+
+@lru_cache(maxsize=2)
+def task_and_data(task_name: str, train_size: int, data_dir: str | None) -> tuple[Any, Data]:
+    """The task and its tensors, loaded once per process."""
+    options: dict[str, Any] = {"seed": 0}
+    if task_name == "mnist_mlp":
+        options["train_size"] = train_size
+        if data_dir:
+            options["data_dir"] = data_dir
+    task = make_task(task_name, **options)
+    return task, load_data(task)
+
+
+def run_strategy(name: str, setting: Setting, seed: int) -> Result:
+    torch.set_num_threads(1)
+    task, data = task_and_data(setting.task, setting.train_size, setting.data_dir)
+    r, r_min = setting.r, setting.r_min
+    recorder = Recorder(setting.budget)
     start = time.perf_counter()
     if name.startswith(("keras-tuner", "tunelab.keras")):
         front_end = "tunelab.keras" if name.startswith("tunelab.keras") else "keras_tuner"
@@ -401,10 +448,70 @@ def at(curve: list[float], epochs: int) -> float:
     return curve[min(epochs, len(curve)) - 1] if curve else 0.0
 
 
+# -- results file: every finished run is appended at once, and never repeated -------------
+def read_runs(path: Path, setting: Setting) -> dict[tuple[str, int], Result]:
+    """The runs of ``setting`` already in ``path`` (JSON lines), by (strategy, seed)."""
+    runs: dict[tuple[str, int], Result] = {}
+    if not path.exists():
+        return runs
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if {k: row.get(k) for k in setting.key()} == setting.key():
+            runs[(row["strategy"], int(row["seed"]))] = Result(row["curve"], row["seconds"])
+    return runs
+
+
+def append_run(path: Path, setting: Setting, name: str, seed: int, result: Result) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    row = {**setting.key(), "strategy": name, "seed": seed}
+    row.update(curve=result.curve, seconds=round(result.seconds, 2))
+    with path.open("a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def run_all(
+    todo: list[tuple[str, int]], setting: Setting, path: Path, jobs: int
+) -> dict[tuple[str, int], Result]:
+    """Run every (strategy, seed) of ``todo``, ``jobs`` at a time; skipped strategies
+    (a peer not installed) are left out of the answer."""
+    done: dict[tuple[str, int], Result] = {}
+
+    def record(name: str, seed: int, result: Result) -> None:
+        append_run(path, setting, name, seed, result)
+        done[(name, seed)] = result
+        print(
+            f"  seed {seed} {name:<24} best {result.curve[-1]:.4f} after "
+            f"{len(result.curve)} epochs, {result.seconds:.1f} s",
+            flush=True,
+        )
+
+    if jobs <= 1:
+        for name, seed in todo:
+            try:
+                record(name, seed, run_strategy(name, setting, seed))
+            except ImportError as exc:
+                print(f"  {name}: skipped ({exc}); pip install -e '.[benchmarks]'")
+        return done
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {
+            pool.submit(run_strategy, name, setting, seed): (name, seed) for name, seed in todo
+        }
+        for future in as_completed(futures):
+            name, seed = futures[future]
+            try:
+                record(name, seed, future.result())
+            except ImportError as exc:
+                print(f"  {name}: skipped ({exc}); pip install -e '.[benchmarks]'")
+    return done
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", default="digits_mlp", help="digits_mlp or mnist_mlp")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--max-epochs", type=int, default=None, help="R: epochs per trial at most")
     parser.add_argument(
         "--min-epochs", type=int, default=1, help="smallest rung (hyperband, asha, bohb, optuna)"
@@ -414,86 +521,99 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None, help="mnist_mlp data folder")
     parser.add_argument("--quick", action="store_true", help="2 seeds, R=9, 10 trials")
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=Path(__file__).parent / "results" / "multifidelity.jsonl",
+        help="JSON-lines file of finished runs (resumed, never repeated)",
+    )
+    parser.add_argument("--fresh", action="store_true", help="ignore runs already in --results")
+    parser.add_argument("--report-only", action="store_true", help="print from --results")
     args = parser.parse_args()
-    mnist = args.task == "mnist_mlp"
-    r = args.max_epochs or (9 if args.quick else (9 if mnist else 27))
-    trials = args.trials or (10 if args.quick else (20 if mnist else 30))
-    seeds = 2 if args.quick else args.seeds
-    budget = r * trials
+    r = args.max_epochs or (9 if args.quick else 27)
+    trials = args.trials or (10 if args.quick else (20 if args.task == "mnist_mlp" else 30))
+    seeds = list(range(args.first_seed, args.first_seed + (2 if args.quick else args.seeds)))
+    setting = Setting(args.task, args.train_size, args.data_dir, r, r * trials, args.min_epochs)
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
-    torch.set_num_threads(1)
+    unknown = [s for s in strategies if s not in STRATEGIES]
+    if unknown:
+        parser.error(f"unknown strategies {unknown}; choose from {STRATEGIES}")
 
-    options: dict[str, Any] = {"epochs": r, "seed": 0}
-    if mnist:
-        options["train_size"] = args.train_size
-        if args.data_dir:
-            options["data_dir"] = args.data_dir
-    task = make_task(args.task, **options)
-    data = load_data(task)
+    _, data = task_and_data(setting.task, setting.train_size, setting.data_dir)
     print(
         f"{args.task}: {len(data.y_train)} train / {len(data.y_val)} validation rows; "
-        f"R={r} epochs per trial, min {args.min_epochs}, eta=3; budget {budget} epochs "
-        f"(= {trials} full random trials); {seeds} seeds; bohb searcher: "
-        f"{'tpe' if 'tpe' in SEARCHERS else 'random (no tpe)'}"
+        f"R={r} epochs per trial, min {args.min_epochs}, eta=3; budget {setting.budget} "
+        f"epochs (= {trials} full random trials); seeds {seeds[0]}-{seeds[-1]}; bohb "
+        f"searcher: {'tpe' if 'tpe' in SEARCHERS else 'random (no tpe)'}; results in "
+        f"{args.results}"
     )
-    results: dict[str, list[Result]] = {name: [] for name in strategies}
-    for seed in range(seeds):
-        for name in strategies:
-            try:
-                result = run_strategy(name, task, data, budget, r, seed, args.min_epochs)
-            except ImportError as exc:
-                print(f"  {name}: skipped ({exc}); pip install -e '.[benchmarks]'")
-                results.pop(name, None)
-                continue
-            results[name].append(result)
-            print(
-                f"  seed {seed} {name:<22} best {result.curve[-1]:.4f} after "
-                f"{len(result.curve)} epochs, {result.seconds:.1f} s",
-                flush=True,
-            )
-    report(results, budget, r)
+    known = {} if args.fresh else read_runs(args.results, setting)
+    if not args.report_only:
+        todo = [(n, s) for s in seeds for n in strategies if (n, s) not in known]
+        if len(todo) < len(seeds) * len(strategies):
+            print(f"  {len(seeds) * len(strategies) - len(todo)} runs already in the results file")
+        known.update(run_all(todo, setting, args.results, args.jobs))
+    results = {
+        name: {s: known[(name, s)] for s in seeds if (name, s) in known} for name in strategies
+    }
+    report({k: v for k, v in results.items() if v}, setting.budget, r)
 
 
-def report(results: dict[str, list[Result]], budget: int, r: int) -> None:
+def report(results: dict[str, dict[int, Result]], budget: int, r: int) -> None:
+    """The tables, from each strategy's runs by seed; comparisons pair runs of one seed."""
     marks = sorted({max(1, budget // 9), max(1, budget // 3), 2 * budget // 3, budget})
     print(f"\nbest validation accuracy against cumulative epochs (median over seeds), R={r}\n")
-    print("| strategy | " + " | ".join(f"{m} ep" for m in marks) + " | epochs used | s/run |")
-    print("|---|" + "---:|" * (len(marks) + 2))
-    for name, runs in results.items():
+    print(
+        "| strategy | seeds | " + " | ".join(f"{m} ep" for m in marks) + " | epochs used | s/run |"
+    )
+    print("|---|---:|" + "---:|" * (len(marks) + 2))
+    for name, by_seed in results.items():
+        runs = list(by_seed.values())
         cells = [f"{statistics.median(at(x.curve, m) for x in runs):.4f}" for m in marks]
         used = statistics.median(len(x.curve) for x in runs)
         seconds = statistics.median(x.seconds for x in runs)
-        print(f"| {name} | " + " | ".join(cells) + f" | {used:.0f} | {seconds:.1f} |")
+        print(f"| {name} | {len(runs)} | " + " | ".join(cells) + f" | {used:.0f} | {seconds:.1f} |")
 
-    random_runs = results.get("tunelab fifo+random")
+    random_runs = results.get("tunelab fifo+random", {})
     if random_runs:
         print(
-            "\nepochs needed to reach full-budget random search's final best, as a fraction of "
-            "random search's epochs (per seed; median; target <= 0.333)\n"
+            "\nepochs needed to reach full-budget random search's final best (same seed), as "
+            "a fraction of random search's epochs (per seed; median; target <= 0.333)\n"
         )
         print("| strategy | per seed | median | target met |")
         print("|---|---|---:|---|")
         for name in ("tunelab hyperband", "tunelab asha", "tunelab bohb"):
-            if name not in results:
+            paired = [
+                (run, random_runs[s])
+                for s, run in results.get(name, {}).items()
+                if s in random_runs
+            ]
+            if not paired:
                 continue
-            fractions = []
-            for run, rand in zip(results[name], random_runs, strict=False):
-                fractions.append(epochs_to_reach(run.curve, rand.curve[-1]) / len(rand.curve))
+            fractions = [
+                epochs_to_reach(run.curve, rand.curve[-1]) / len(rand.curve) for run, rand in paired
+            ]
             median = statistics.median(fractions)
             per_seed = ", ".join("never" if math.isinf(f) else f"{f:.3f}" for f in fractions)
             shown = "never" if math.isinf(median) else f"{median:.3f}"
             print(f"| {name} | {per_seed} | {shown} | {'yes' if median <= 1 / 3 else 'no'} |")
-    theirs = results.get("keras-tuner hyperband")
+    theirs = results.get("keras-tuner hyperband", {})
     for ours_name in ("tunelab hyperband", "tunelab.keras hyperband"):
-        ours = results.get(ours_name)
-        if ours and theirs:
-            a = statistics.median(x.curve[-1] for x in ours)
-            b = statistics.median(x.curve[-1] for x in theirs)
-            verdict = "yes" if a >= b else "no"
-            print(
-                f"\n{ours_name} final {a:.4f} vs Keras Tuner hyperband {b:.4f} "
-                f"(median over seeds, same budget): at least as good: {verdict}"
-            )
+        ours = results.get(ours_name, {})
+        pairs = [(run.curve[-1], theirs[s].curve[-1]) for s, run in ours.items() if s in theirs]
+        if not pairs:
+            continue
+        a = statistics.median(o for o, _ in pairs)
+        b = statistics.median(t for _, t in pairs)
+        ahead = sum(o > t for o, t in pairs)
+        tied = sum(o == t for o, t in pairs)
+        print(
+            f"\n{ours_name} final {a:.4f} vs Keras Tuner hyperband {b:.4f} (median over the "
+            f"{len(pairs)} seeds both ran, same budget): at least as good: "
+            f"{'yes' if a >= b else 'no'}; seed by seed ahead {ahead}, tied {tied}, "
+            f"behind {len(pairs) - ahead - tied}"
+        )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ search's final best (median over seeds; "never" when they did not reach it).
     python benchmarks/multifidelity.py --jobs 2                  # digits, 5 seeds
     python benchmarks/multifidelity.py --task mnist_mlp --data-dir ../shared/datasets --jobs 2
     python benchmarks/multifidelity.py --quick                   # 2 seeds, small budget
+    python benchmarks/multifidelity.py --task mnist_mlp --data-dir ../shared/datasets \
+        --train-size 14000 --val-fraction 0.7142857 --jobs 2  # 4000 train / 10000 val
     python benchmarks/multifidelity.py --task mnist_mlp --report-only   # re-print the tables
 
 Defaults: R = 27 epochs, eta = 3, rungs from 1 epoch; a budget of 30 full trials on
@@ -395,6 +397,7 @@ class Setting:
 
     task: str
     train_size: int
+    val_fraction: float
     data_dir: str | None
     r: int
     budget: int
@@ -404,6 +407,7 @@ class Setting:
         return {
             "task": self.task,
             "train_size": self.train_size if self.task == "mnist_mlp" else None,
+            "val_fraction": self.val_fraction if self.task == "mnist_mlp" else None,
             "r": self.r,
             "budget": self.budget,
             "r_min": self.r_min,
@@ -411,11 +415,13 @@ class Setting:
 
 
 @lru_cache(maxsize=2)
-def task_and_data(task_name: str, train_size: int, data_dir: str | None) -> tuple[Any, Data]:
+def task_and_data(
+    task_name: str, train_size: int, val_fraction: float, data_dir: str | None
+) -> tuple[Any, Data]:
     """The task and its tensors, loaded once per process."""
     options: dict[str, Any] = {"seed": 0}
     if task_name == "mnist_mlp":
-        options["train_size"] = train_size
+        options.update(train_size=train_size, val_fraction=val_fraction)
         if data_dir:
             options["data_dir"] = data_dir
     task = make_task(task_name, **options)
@@ -424,7 +430,9 @@ def task_and_data(task_name: str, train_size: int, data_dir: str | None) -> tupl
 
 def run_strategy(name: str, setting: Setting, seed: int) -> Result:
     torch.set_num_threads(1)
-    task, data = task_and_data(setting.task, setting.train_size, setting.data_dir)
+    task, data = task_and_data(
+        setting.task, setting.train_size, setting.val_fraction, setting.data_dir
+    )
     r, r_min = setting.r, setting.r_min
     recorder = Recorder(setting.budget)
     start = time.perf_counter()
@@ -518,6 +526,9 @@ def main() -> None:
     )
     parser.add_argument("--trials", type=int, default=None, help="random search's trials")
     parser.add_argument("--train-size", type=int, default=5000, help="mnist_mlp subset")
+    parser.add_argument(
+        "--val-fraction", type=float, default=0.2, help="mnist_mlp: part of the subset held out"
+    )
     parser.add_argument("--data-dir", default=None, help="mnist_mlp data folder")
     parser.add_argument("--quick", action="store_true", help="2 seeds, R=9, 10 trials")
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
@@ -534,13 +545,23 @@ def main() -> None:
     r = args.max_epochs or (9 if args.quick else 27)
     trials = args.trials or (10 if args.quick else (20 if args.task == "mnist_mlp" else 30))
     seeds = list(range(args.first_seed, args.first_seed + (2 if args.quick else args.seeds)))
-    setting = Setting(args.task, args.train_size, args.data_dir, r, r * trials, args.min_epochs)
+    setting = Setting(
+        args.task,
+        args.train_size,
+        args.val_fraction,
+        args.data_dir,
+        r,
+        r * trials,
+        args.min_epochs,
+    )
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown:
         parser.error(f"unknown strategies {unknown}; choose from {STRATEGIES}")
 
-    _, data = task_and_data(setting.task, setting.train_size, setting.data_dir)
+    _, data = task_and_data(
+        setting.task, setting.train_size, setting.val_fraction, setting.data_dir
+    )
     print(
         f"{args.task}: {len(data.y_train)} train / {len(data.y_val)} validation rows; "
         f"R={r} epochs per trial, min {args.min_epochs}, eta=3; budget {setting.budget} "

@@ -559,11 +559,14 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown strategies {unknown}; choose from {STRATEGIES}")
 
-    _, data = task_and_data(
-        setting.task, setting.train_size, setting.val_fraction, setting.data_dir
-    )
+    rows = "the results file"  # --report-only needs no data
+    if not args.report_only:
+        _, data = task_and_data(
+            setting.task, setting.train_size, setting.val_fraction, setting.data_dir
+        )
+        rows = f"{len(data.y_train)} train / {len(data.y_val)} validation rows"
     print(
-        f"{args.task}: {len(data.y_train)} train / {len(data.y_val)} validation rows; "
+        f"{args.task}: {rows}; "
         f"R={r} epochs per trial, min {args.min_epochs}, eta=3; budget {setting.budget} "
         f"epochs (= {trials} full random trials); seeds {seeds[0]}-{seeds[-1]}; bohb "
         f"searcher: {'tpe' if 'tpe' in SEARCHERS else 'random (no tpe)'}; results in "

@@ -224,7 +224,7 @@ def _seed(*keys: int) -> int:
 
 # -- tunelab ------------------------------------------------------------------------------
 def tunelab_run(
-    task: Any, data: Data, recorder: Recorder, strategy: str, r: int, seed: int, r_min: int = 1
+    data: Data, recorder: Recorder, strategy: str, r: int, seed: int, r_min: int = 1
 ) -> None:
     def objective(trial: tl.Trial) -> None:
         params = define_space(trial.hp)
@@ -267,6 +267,23 @@ def tunelab_run(
 
 
 # -- Optuna -------------------------------------------------------------------------------
+class OptunaHP:
+    """The ``hp`` calls :func:`define_space` makes, answered by an Optuna trial's
+    ``suggest_*`` (the same calls in the same order as writing them out by hand)."""
+
+    def __init__(self, trial: Any) -> None:
+        self.trial = trial
+
+    def Int(self, name: str, low: int, high: int, step: int = 1) -> int:  # noqa: N802
+        return int(self.trial.suggest_int(name, low, high, step=step))
+
+    def Float(self, name: str, low: float, high: float, sampling: str = "linear") -> float:  # noqa: N802
+        return float(self.trial.suggest_float(name, low, high, log=sampling == "log"))
+
+    def Choice(self, name: str, values: list[Any]) -> Any:  # noqa: N802
+        return self.trial.suggest_categorical(name, values)
+
+
 def optuna_run(data: Data, recorder: Recorder, r: int, seed: int, r_min: int = 1) -> None:
     import optuna
 
@@ -280,14 +297,7 @@ def optuna_run(data: Data, recorder: Recorder, r: int, seed: int, r_min: int = 1
     )
 
     def objective(trial: Any) -> float:
-        n_layers = trial.suggest_int("n_layers", 1, 3)
-        params: dict[str, Any] = {"n_layers": n_layers}
-        for i in range(1, n_layers + 1):
-            params[f"units_{i}"] = trial.suggest_int(f"units_{i}", 16, 256, step=16)
-        params["activation"] = trial.suggest_categorical("activation", list(ACTIVATIONS))
-        params["dropout"] = trial.suggest_float("dropout", 0.0, 0.5)
-        params["learning_rate"] = trial.suggest_float("learning_rate", 1e-4, 1e-1, log=True)
-        params["batch_size"] = trial.suggest_categorical("batch_size", [16, 32, 64, 128])
+        params = define_space(OptunaHP(trial))
         trainer = Trainer(params, data, _seed(seed, trial.number))
         best = 0.0
         for epoch in range(1, r + 1):
@@ -415,24 +425,19 @@ class Setting:
 
 
 @lru_cache(maxsize=2)
-def task_and_data(
-    task_name: str, train_size: int, val_fraction: float, data_dir: str | None
-) -> tuple[Any, Data]:
-    """The task and its tensors, loaded once per process."""
+def task_data(task_name: str, train_size: int, val_fraction: float, data_dir: str | None) -> Data:
+    """The task's tensors, loaded once per process."""
     options: dict[str, Any] = {"seed": 0}
     if task_name == "mnist_mlp":
         options.update(train_size=train_size, val_fraction=val_fraction)
         if data_dir:
             options["data_dir"] = data_dir
-    task = make_task(task_name, **options)
-    return task, load_data(task)
+    return load_data(make_task(task_name, **options))
 
 
 def run_strategy(name: str, setting: Setting, seed: int) -> Result:
     torch.set_num_threads(1)
-    task, data = task_and_data(
-        setting.task, setting.train_size, setting.val_fraction, setting.data_dir
-    )
+    data = task_data(setting.task, setting.train_size, setting.val_fraction, setting.data_dir)
     r, r_min = setting.r, setting.r_min
     recorder = Recorder(setting.budget)
     start = time.perf_counter()
@@ -444,7 +449,7 @@ def run_strategy(name: str, setting: Setting, seed: int) -> Result:
         optuna_run(data, recorder, r, seed, r_min)
     else:
         strategy = name.split()[1].replace("+random", "")
-        tunelab_run(task, data, recorder, strategy, r, seed, r_min)
+        tunelab_run(data, recorder, strategy, r, seed, r_min)
     return Result(recorder.best_curve(), time.perf_counter() - start)
 
 
@@ -561,9 +566,7 @@ def main() -> None:
 
     rows = "the results file"  # --report-only needs no data
     if not args.report_only:
-        _, data = task_and_data(
-            setting.task, setting.train_size, setting.val_fraction, setting.data_dir
-        )
+        data = task_data(setting.task, setting.train_size, setting.val_fraction, setting.data_dir)
         rows = f"{len(data.y_train)} train / {len(data.y_val)} validation rows"
     print(
         f"{args.task}: {rows}; "

@@ -289,6 +289,9 @@ def optuna_run(data: Data, recorder: Recorder, r: int, seed: int, r_min: int = 1
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
+        # HyperbandPruner assigns trials to brackets by a hash of the study name: a fixed
+        # name makes the run repeatable (the default name is random).
+        study_name=f"multifidelity-{seed}",
         direction="maximize",
         sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=optuna.pruners.HyperbandPruner(

@@ -52,10 +52,10 @@ import statistics
 import tempfile
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -494,7 +494,12 @@ def run_all(
     (a peer not installed) are left out of the answer."""
     done: dict[tuple[str, int], Result] = {}
 
-    def record(name: str, seed: int, result: Result) -> None:
+    def record(name: str, seed: int, outcome: Callable[[], Result]) -> None:
+        try:
+            result = outcome()
+        except ImportError as exc:
+            print(f"  {name}: skipped ({exc}); pip install -e '.[benchmarks]'")
+            return
         append_run(path, setting, name, seed, result)
         done[(name, seed)] = result
         print(
@@ -505,21 +510,14 @@ def run_all(
 
     if jobs <= 1:
         for name, seed in todo:
-            try:
-                record(name, seed, run_strategy(name, setting, seed))
-            except ImportError as exc:
-                print(f"  {name}: skipped ({exc}); pip install -e '.[benchmarks]'")
+            record(name, seed, partial(run_strategy, name, setting, seed))
         return done
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = {
             pool.submit(run_strategy, name, setting, seed): (name, seed) for name, seed in todo
         }
         for future in as_completed(futures):
-            name, seed = futures[future]
-            try:
-                record(name, seed, future.result())
-            except ImportError as exc:
-                print(f"  {name}: skipped ({exc}); pip install -e '.[benchmarks]'")
+            record(*futures[future], future.result)
     return done
 
 

@@ -5,32 +5,12 @@ from __future__ import annotations
 import base64
 
 from tests.compare.synthetic import png_grid
+from tests.records import completed_record
 from tunelab.report.gan import MAX_GRIDS, gan_view
-from tunelab.trial import Report, TrialRecord, TrialStatus
-
-
-def trial(reports: list[dict[str, float]], user_attrs: dict[str, object]) -> TrialRecord:
-    return TrialRecord(
-        study_id=1,
-        trial_id=1,
-        number=0,
-        status=TrialStatus.COMPLETED,
-        params={},
-        proposal={},
-        meta={},
-        budget=None,
-        value=1.0,
-        metrics={},
-        reports=tuple(Report(i + 1, m, float(i)) for i, m in enumerate(reports)),
-        created_at=0.0,
-        started_at=0.0,
-        ended_at=1.0,
-        user_attrs=user_attrs,
-    )
 
 
 def test_nothing_named_shows_nothing():
-    view = gan_view(trial([{"val_accuracy": 0.9, "fid": 3.0}], {"other": 1}))
+    view = gan_view(completed_record([{"val_accuracy": 0.9, "fid": 3.0}], {"other": 1}))
     assert view.empty  # IS/FID alone are not a GAN's curves
 
 
@@ -49,7 +29,7 @@ def test_losses_grids_from_paths_and_base64_and_the_confusion_matrix(tmp_path):
         "confusion_matrix": [[8, 2], [3, 7]],
     }
     reports = [{"g_loss": 2.0 - i, "d_loss": 0.5 + i, "inception_score": 2.0 + i} for i in range(3)]
-    view = gan_view(trial(reports, attrs), base_dir=tmp_path)
+    view = gan_view(completed_record(reports, attrs), base_dir=tmp_path)
     assert view.problems == []
     assert [e for e, _ in view.grids] == [1, 2, 3, 4]
     assert view.grids[0][1] == png and view.grids[1][1] == png_grid(2)
@@ -70,7 +50,7 @@ def test_unreadable_values_are_reported_not_raised(tmp_path):
         },
         "confusion_matrix": {"labels": ["real", "fake", "other"], "matrix": [[1, 2], [3, 4]]},
     }
-    view = gan_view(trial([], attrs), base_dir=tmp_path)
+    view = gan_view(completed_record([], attrs), base_dir=tmp_path)
     assert view.grids == [] and view.confusion is None
     text = "\n".join(view.problems)
     assert "image_grids[1]: no readable file at" in text
@@ -84,6 +64,6 @@ def test_unreadable_values_are_reported_not_raised(tmp_path):
 
 def test_many_grids_are_thinned_evenly_keeping_first_and_last():
     png = base64.b64encode(png_grid(0)).decode()
-    view = gan_view(trial([], {"image_grids": {str(e): png for e in range(1, 21)}}))
+    view = gan_view(completed_record([], {"image_grids": {str(e): png for e in range(1, 21)}}))
     epochs = [e for e, _ in view.grids]
     assert len(epochs) == MAX_GRIDS and epochs[0] == 1 and epochs[-1] == 20

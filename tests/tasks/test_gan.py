@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import torch
 
-from tests.report.test_gan import trial as stored_trial
+from tests.records import completed_record
 from tunelab.errors import ConfigError
 from tunelab.hyperparameters import HyperParameters
 from tunelab.report.gan import gan_view
@@ -155,7 +155,7 @@ def test_one_epoch_saves_a_grid_and_loss_curves(one_epoch: Any) -> None:
 
 def test_the_report_reads_what_a_trial_stored(one_epoch: Any) -> None:
     _, _, recorder, _ = one_epoch
-    record = stored_trial([m for _, m in recorder.reports], dict(recorder.attrs))
+    record = completed_record([m for _, m in recorder.reports], dict(recorder.attrs))
     view = gan_view(record)
     assert view.problems == []
     assert [epoch for epoch, _ in view.grids] == [1]

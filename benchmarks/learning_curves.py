@@ -30,7 +30,15 @@ from typing import Any
 
 import numpy as np
 import torch
-from multifidelity import Data, Trainer, _seed, add_data_options, define_space, task_data
+from multifidelity import (
+    Data,
+    Trainer,
+    _seed,
+    add_data_options,
+    default_trials,
+    define_space,
+    task_data,
+)
 from scipy.stats import spearmanr
 
 import tunelab as tl
@@ -83,7 +91,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=None, help="30 on digits, 20 on MNIST")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    trials = args.trials or (20 if args.task == "mnist_mlp" else 30)
+    trials = args.trials or default_trials(args.task)
     data = task_data(args.task, args.train_size, args.val_fraction, args.data_dir)
     n_val = len(data.y_val)
     print(

@@ -416,10 +416,7 @@ class StudyRunner(TrialChannel):
         assert self.executor is not None and self.objective is not None
         self._start_session()
         self.progress.start(
-            self._headline(),
-            total=self.budget.max_trials,
-            done=self.usage.trials,
-            best=self._best_text(),
+            self._headline(), budget=self.budget, usage=self.usage, best=self._best_text()
         )
         self._clock = time.monotonic()
         self.study.scheduler.set_budget(self.budget)
@@ -714,7 +711,7 @@ class StudyRunner(TrialChannel):
         if self._counts(stored):
             self.usage.trials += 1
         self._note_best(stored)
-        self.progress.update(done=self.usage.trials, best=self._best_text())
+        self.progress.update(self.usage, best=self._best_text())
         return stored
 
     def _should_retry(self, record: TrialRecord, outcome: TrialOutcome) -> bool:
@@ -820,6 +817,7 @@ class StudyRunner(TrialChannel):
         running.record = record
         self.usage.epochs += 1
         self._tick()
+        self.progress.update(self.usage, best=self._best_text())
         if decision is Decision.CONTINUE:
             limit = self._limit_reached()
             if limit is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import torch
 
 from tunelab.metrics.classifier import (
@@ -72,3 +73,25 @@ def test_network_shapes() -> None:
     x = torch.zeros(3, 1, 28, 28)
     assert model(x).shape == (3, 10)
     assert model.features(x).shape == (3, N_FEATURES)
+
+
+def test_training_says_so_once_and_loading_prints_nothing(
+    tmp_path: Path, data_dir: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A real first use (about ten seconds of training): one line naming the cache file,
+    then nothing when the cached model is loaded; ``quiet`` prints nothing at all."""
+    path = classifier_path(tmp_path)
+    trained = mnist_classifier(data_dir, cache_dir=tmp_path, device="cpu")
+    out, err = capfd.readouterr()
+    assert out == "" and err.count("\n") == 1, err
+    assert "training the MNIST scoring classifier for the GAN metrics" in err
+    assert str(path) in err and path.is_file()
+
+    loaded = mnist_classifier(data_dir, cache_dir=tmp_path, device="cpu")
+    assert loaded.test_accuracy == trained.test_accuracy
+    assert capfd.readouterr() == ("", "")
+
+    quiet_dir = tmp_path / "quiet"
+    mnist_classifier(data_dir, cache_dir=quiet_dir, device="cpu", quiet=True)
+    assert classifier_path(quiet_dir).is_file()
+    assert capfd.readouterr() == ("", "")

@@ -9,15 +9,17 @@ give 99.13% test accuracy (seed 0), and the 10000 test images an Inception Score
 9.69. Strided convolutions instead of pooling keep it cheap on a CPU.
 
 :func:`mnist_classifier` loads it from the cache folder (``<cache>/models``, see
-:func:`~tunelab.tasks.datasets.user_cache_dir`) or trains and stores it there. Its
-inputs are images scaled to [-1, 1] (a generator's tanh range), shape (n, 1, 28, 28).
-It learns from the MNIST training file only; the test file measures its accuracy.
+:func:`~tunelab.tasks.datasets.user_cache_dir`) or trains and stores it there, saying so
+on stderr. Its inputs are images scaled to [-1, 1] (a generator's tanh range), shape
+(n, 1, 28, 28). It learns from the MNIST training file only; the test file measures its
+accuracy.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -28,6 +30,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 - PyTorch's own convention
 from numpy.typing import NDArray
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from torch import nn
 
 from tunelab.tasks.datasets import MNIST, load_idx_dataset, user_cache_dir
@@ -122,8 +133,12 @@ def train_mnist_classifier(
     epochs: int = 3,
     batch_size: int = 128,
     device: torch.device | str = "cpu",
+    quiet: bool = False,
 ) -> MnistClassifier:
-    """Train :class:`MnistCNN` on the MNIST training file; measure it on the test file."""
+    """Train :class:`MnistCNN` on the MNIST training file; measure it on the test file.
+
+    Shows a progress bar over the training steps on stderr (when it is a terminal)
+    unless ``quiet``."""
     data = load_idx_dataset(MNIST, data_dir)
     dev = torch.device(device)
     x = torch.from_numpy(images_to_input(data.x_train)).to(dev)
@@ -137,19 +152,38 @@ def train_mnist_classifier(
         optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
         schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=steps)
         model.train()
-        for _ in range(epochs):
-            order = torch.randperm(len(x), generator=generator).to(dev)
-            for first in range(0, len(x), batch_size):
-                idx = order[first : first + batch_size]
-                optimizer.zero_grad(set_to_none=True)
-                F.cross_entropy(model(x[idx]), y[idx]).backward()
-                optimizer.step()
-                schedule.step()
+        with _training_bar(quiet) as bar:
+            task = bar.add_task("training", total=steps)
+            for _ in range(epochs):
+                order = torch.randperm(len(x), generator=generator).to(dev)
+                for first in range(0, len(x), batch_size):
+                    idx = order[first : first + batch_size]
+                    optimizer.zero_grad(set_to_none=True)
+                    F.cross_entropy(model(x[idx]), y[idx]).backward()
+                    optimizer.step()
+                    schedule.step()
+                    bar.advance(task)
     seconds = time.perf_counter() - start
     classifier = MnistClassifier(model.eval(), test_accuracy=float("nan"), train_seconds=seconds)
     probs, _ = classifier.scores(data.x_test)
     classifier.test_accuracy = float((probs.argmax(axis=1) == data.y_test).mean())
     return classifier
+
+
+def _training_bar(quiet: bool) -> Progress:
+    console = Console(stderr=True)
+    return Progress(
+        TextColumn("MNIST classifier: training step"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        # Off a terminal rich would still end with an empty line.
+        disable=quiet or not console.is_terminal,
+    )
 
 
 def mnist_classifier(
@@ -159,11 +193,14 @@ def mnist_classifier(
     seed: int = 0,
     device: torch.device | str | None = None,
     retrain: bool = False,
+    quiet: bool = False,
 ) -> MnistClassifier:
     """The cached MNIST classifier, trained (and stored in ``cache_dir``) on first use.
 
     The file is written atomically, so processes that train at the same time leave
     one good copy. ``device``: where the returned model lives (training runs there too).
+    Training says so in one line on stderr, then shows a progress bar there (a
+    terminal only); ``quiet`` silences both. Loading from the cache prints nothing.
     """
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     path = classifier_path(cache_dir, seed)
@@ -178,7 +215,14 @@ def mnist_classifier(
                 train_seconds=float(saved["train_seconds"]),
                 path=path,
             )
-    classifier = train_mnist_classifier(data_dir, seed=seed, device=dev)
+    if not quiet:
+        print(
+            "tunelab: training the MNIST scoring classifier for the GAN metrics "
+            f"(once; cached in {path})",
+            file=sys.stderr,
+            flush=True,
+        )
+    classifier = train_mnist_classifier(data_dir, seed=seed, device=dev, quiet=quiet)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "version": VERSION,

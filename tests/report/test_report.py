@@ -19,6 +19,7 @@ import pytest
 from tests.compare.synthetic import TASK_FILE, calls
 from tunelab.compare import compare, load_comparison
 from tunelab.report import write_report
+from tunelab.report.document import GAN_HEADING
 from tunelab.storage import make_storage
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -188,7 +189,9 @@ def test_gan_pictures_of_the_best_trials(tmp_path):
     html = files.html.read_text()
     page = Page()
     page.feed(html)
-    assert "Generated images and GAN training (best trials)" in page.headings
+    assert GAN_HEADING in page.headings
+    assert "Execution time" in page.headings  # the trials report g_loss/d_loss
+    assert "Best Inception Score and FID of each run" not in page.headings  # neither reported
     figures = sorted(p.name for p in (files.directory / "figures").glob("gan_*"))
     for strategy in ("random", "sobol"):
         for name in ("losses.png", "losses.csv", "confusion.png", "confusion.csv"):
@@ -200,6 +203,27 @@ def test_gan_pictures_of_the_best_trials(tmp_path):
     assert set(losses["metric"]) == {"g_loss", "d_loss"}
     # 4 plots + 2 strategies x (losses, confusion, 2 grids)
     assert len(page.images) == 4 + 2 * 4
+
+
+def test_gan_section_of_a_comparison_in_memory_shows_the_best_trials(tmp_path):
+    """Memory storage cannot be reopened to read every trial: each run's best trial
+    stands in for it, and the report says so."""
+    results = compare(
+        f"{TASK_FILE}:CurveTask",
+        ["random"],
+        budget={"epochs": 8},
+        repeats=2,
+        name="cmp",
+        storage=make_storage(":memory:"),
+        task_options={"epochs": 4, "gan": True},
+        quiet=True,
+    )
+    files = write_report(results, tmp_path / "out")
+    html = files.html.read_text()
+    assert "memory storage, which cannot be reopened" in html
+    assert (files.directory / "figures" / "gan_random_losses.png").is_file()
+    times = pd.read_csv(files.directory / "tables" / "gan_execution_time.csv")
+    assert times["epochs_total"].tolist() == [16]
 
 
 @pytest.mark.skipif(

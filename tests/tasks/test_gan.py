@@ -1,4 +1,5 @@
-"""The DCGAN task: architecture, one real epoch on an MNIST subset, checkpoints, artifacts."""
+"""The GAN task: architectures, one real epoch on an MNIST subset, checkpoints, artifacts,
+and that a good configuration learns at CI scale."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from tunelab.hyperparameters import HyperParameters
 from tunelab.report.gan import gan_view
 from tunelab.space import Config
 from tunelab.tasks import TASKS, make_task
-from tunelab.tasks.gan import G_ACTIVATIONS, Discriminator, Generator, MnistGAN
+from tunelab.tasks.gan import MnistGAN
+from tunelab.tasks.gan_networks import ARCHITECTURES, G_ACTIVATIONS, Discriminator, Generator
 
 from .trials import make_checkpoint_trial, make_trial
 
@@ -37,11 +39,13 @@ EPOCH_METRICS = {
 
 @pytest.fixture(scope="module")
 def gan_options(data_dir: Path, classifier_dir: Path, mnist_classifier: Any) -> dict[str, Any]:
-    """A small GAN: 160 training images, 200 samples per evaluation."""
+    """A small GAN: 160 training images, an epoch one pass over them, 200 samples per
+    evaluation."""
     return {
         "data_dir": str(data_dir),
         "classifier_dir": str(classifier_dir),
         "train_size": 200,
+        "steps_per_epoch": None,
         "eval_samples": 200,
         "batch_size": 64,
         "device": "cpu",
@@ -61,9 +65,49 @@ def one_epoch(
 
 
 # -- the networks ------------------------------------------------------------------------------
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
 @pytest.mark.parametrize("batch_norm", [True, False])
 @pytest.mark.parametrize("activation", G_ACTIVATIONS)
-def test_generator_shape_and_range(activation: str, batch_norm: bool) -> None:
+def test_every_architecture_maps_noise_to_images_and_images_to_a_logit(
+    architecture: str, activation: str, batch_norm: bool
+) -> None:
+    generator = Generator(16, activation, batch_norm, architecture).eval()
+    discriminator = Discriminator(0.5, batch_norm, architecture).eval()
+    with torch.inference_mode():
+        images = generator(torch.randn(4, 16))
+        logits = discriminator(images)
+    assert images.shape == (4, 1, 28, 28)
+    assert images.min() >= -1.0 and images.max() <= 1.0
+    assert logits.shape == (4, 1)
+    norms = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)
+    assert any(isinstance(m, norms) for m in generator.modules()) == batch_norm
+    assert [m.p for m in discriminator.modules() if isinstance(m, torch.nn.Dropout)] == [0.5, 0.5]
+
+
+def test_the_mlp_is_the_cpu_default_and_has_its_documented_sizes() -> None:
+    generator, discriminator = MnistGAN().build(PARAMS)
+    assert generator.architecture == discriminator.architecture == "mlp"
+    dense = [
+        (m.in_features, m.out_features) for m in generator.net if isinstance(m, torch.nn.Linear)
+    ]
+    assert dense == [(100, 256), (256, 512), (512, 784)]
+    dense = [
+        (m.in_features, m.out_features) for m in discriminator.net if isinstance(m, torch.nn.Linear)
+    ]
+    assert dense == [(784, 512), (512, 256), (256, 1)]
+    small, _ = MnistGAN(architecture="small_dcgan").build(PARAMS)
+    convs = [m for m in small.net if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert [(m.in_channels, m.out_channels, m.kernel_size) for m in convs] == [
+        (64, 32, (4, 4)),
+        (32, 1, (4, 4)),
+    ]
+
+
+@pytest.mark.parametrize("batch_norm", [True, False])
+@pytest.mark.parametrize("activation", G_ACTIVATIONS)
+def test_full_dcgan_generator_is_the_tensorflow_tutorials(
+    activation: str, batch_norm: bool
+) -> None:
     generator = Generator(100, activation, batch_norm).eval()
     with torch.inference_mode():
         images = generator(torch.randn(4, 100))
@@ -114,6 +158,19 @@ def test_options_metric_and_errors() -> None:
     assert (fid.metric, fid.mode) == ("fid", "min")
     assert task.options()["artifact_dir"] == "tunelab-artifacts"
     assert task.options()["adam_beta1"] == 0.5
+    assert task.options()["architecture"] == "mlp"
+    assert task.options()["steps_per_epoch"] == 1000
+    assert task.options()["learning_rate"] == 5e-4
+    assert make_task("mnist_gan", architecture="dcgan").options()["learning_rate"] == 1e-4
+    assert make_task("mnist_gan", learning_rate=2e-4).options()["learning_rate"] == 2e-4
+    with pytest.raises(ConfigError, match="architecture must be one of"):
+        make_task("mnist_gan", architecture="resnet")
+    with pytest.raises(ConfigError, match="steps_per_epoch"):
+        make_task("mnist_gan", steps_per_epoch=0)
+    with pytest.raises(ConfigError, match="learning_rate"):
+        make_task("mnist_gan", learning_rate=0)
+    with pytest.raises(ConfigError, match="ema_decay"):
+        make_task("mnist_gan", ema_decay=1.0)
     with pytest.raises(ConfigError, match="adam_beta1"):
         make_task("mnist_gan", adam_beta1=1.0)
     with pytest.raises(ConfigError, match="metric must be one of"):
@@ -181,8 +238,12 @@ def test_checkpoint_resume_continues_exactly(gan_options: dict[str, Any]) -> Non
     straight_result = task(straight)
     state = pickle.loads(straight.saved[1])
     assert state["g_optimizer"]["param_groups"][0]["betas"] == (0.5, 0.999)
-    assert {"generator", "discriminator", "g_optimizer", "d_optimizer", "epoch"} <= set(state)
+    kept = {"generator", "generator_average", "discriminator", "g_optimizer", "d_optimizer"}
+    assert kept | {"epoch", "steps"} <= set(state)
     assert state["epoch"] == 1
+    assert state["steps"] == 3  # 160 images in batches of 64
+    average, live = state["generator_average"], state["generator"]
+    assert not all(torch.equal(average[k], live[k]) for k in live)
     assert state["history"]["g_loss"] == [straight_log.reports[0][1]["g_loss"]]
     resumed, resumed_log = make_checkpoint_trial(PARAMS, resume_from=straight.saved[1])
     resumed_result = task(resumed)
@@ -199,3 +260,46 @@ def test_final_evaluation_scores_against_the_test_images(gan_options: dict[str, 
     assert all(math.isfinite(v) for v in scores.values())
     assert scores["test_d_real_as_real"] + scores["test_d_real_as_fake"] == 200
     assert task.splits.test.openings == ["mnist_gan.final_evaluation"]
+
+
+def test_an_epoch_is_a_fixed_number_of_steps_on_one_cpu_thread(
+    gan_options: dict[str, Any],
+) -> None:
+    options = {**gan_options, "steps_per_epoch": 5}
+    task = MnistGAN(epochs=1, artifact_dir=None, **options)
+    trial, recorder = make_checkpoint_trial(PARAMS, checkpoint_at=(1,))
+    task(trial)
+    assert pickle.loads(trial.saved[1])["steps"] == 5  # 320 images from 160: two passes
+    assert recorder.threads == [1]
+
+
+def test_the_fid_floor_is_stored_and_below_a_young_generators_fid(one_epoch: Any) -> None:
+    task, _, recorder, result = one_epoch
+    floor = recorder.attrs["fid_floor"]
+    assert floor == task.fid_floor()
+    assert 0 < floor < result["fid"]
+
+
+def test_a_good_configuration_learns_at_ci_scale(
+    data_dir: Path, classifier_dir: Path, mnist_classifier: Any
+) -> None:
+    """The CPU GAN's Inception Score climbs epoch by epoch: a GAN that stops learning
+    fails here (4 epochs of 250 steps on 4000 images, about 20 s on one core)."""
+    task = MnistGAN(
+        data_dir=str(data_dir),
+        classifier_dir=str(classifier_dir),
+        train_size=5000,
+        steps_per_epoch=250,
+        epochs=4,
+        eval_samples=1000,
+        artifact_dir=None,
+        device="cpu",
+    )
+    trial, recorder = make_trial(PARAMS)
+    task(trial)
+    scores = [metrics["inception_score"] for _, metrics in recorder.reports]
+    fids = [metrics["fid"] for _, metrics in recorder.reports]
+    assert len(scores) == 4
+    assert scores[-1] >= scores[0] + 1.0, scores
+    assert scores[-1] == max(scores), scores
+    assert fids[-1] < fids[0], fids

@@ -2,8 +2,9 @@
 
 Everything is read from the stored results; nothing is run. Sections: setup,
 conclusion, summary table, anytime curves, final-score box plots, pairwise statistics
-and mean ranks, best configuration of each strategy, GAN pictures (when the trials
-hold them), failures and unavailable strategies, and every run.
+and mean ranks, best configuration of each strategy, the GAN section (when the trials
+are a GAN's; see :mod:`tunelab.report.gan`), failures and unavailable strategies, and
+every run.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tunelab.compare.config import ComparisonBudget
-from tunelab.compare.results import ComparisonResults
+from tunelab.compare.results import ComparisonResults, RunResult, StrategyResult
 from tunelab.report import plots
 from tunelab.report.analysis import SCORE_KINDS, Analysis
 from tunelab.report.blocks import (
@@ -28,12 +29,30 @@ from tunelab.report.blocks import (
     Table,
 )
 from tunelab.report.conclusion import conclusion
-from tunelab.report.gan import gan_view
+from tunelab.report.gan import (
+    FID,
+    INCEPTION_SCORE,
+    LEARNING_RATES,
+    GanRuns,
+    GanView,
+    accuracy_sentence,
+    best_reported,
+    fid_floor,
+    fid_text,
+    floor_sentence,
+    gan_runs,
+    gan_view,
+    is_gan_trial,
+    is_pbt,
+    learning_rate_schedule,
+)
 from tunelab.report.tables import (
     TableData,
     best_configurations_table,
     best_run,
+    execution_time_table,
     fmt_component,
+    gan_scores_table,
     pairwise_table,
     runs_table,
     strategy_order,
@@ -44,8 +63,11 @@ from tunelab.report.tables import (
 if TYPE_CHECKING:
     import pandas as pd
 
+    from tunelab.trial import TrialRecord
+
 FIGURES = "figures"
 TABLES = "tables"
+GAN_HEADING = "GAN: scores, generated images and the discriminator"
 
 
 @dataclass
@@ -222,37 +244,146 @@ class ReportBuilder:
         self._add_table("best_configurations", table)
 
     def _gan(self) -> None:
-        sections: list[Block] = []
+        """The GAN section (see :mod:`tunelab.report.gan`), when the best trials are a
+        GAN's (they report g_loss/d_loss) or hold GAN pictures."""
+        chosen: list[tuple[StrategyResult, RunResult, TrialRecord]] = []
         for strategy in strategy_order(self.analysis):
             run = best_run(strategy, self.results.mode)
-            if run is None or run.best_trial is None:
-                continue
-            view = gan_view(run.best_trial, self.base_dir)
-            if view.empty:
-                continue
-            sections.append(
-                Heading(f"{strategy.name}: repeat {run.repeat}, trial #{run.best_trial.number}", 3)
+            if run is not None and run.best_trial is not None:
+                chosen.append((strategy, run, run.best_trial))
+        gan = any(
+            is_gan_trial(t)
+            for s in self.results.strategies
+            for r in s.finished
+            if (t := r.best_trial) is not None
+        )
+        runs = gan_runs(self.results) if gan else GanRuns({})
+        views = {
+            strategy.name: gan_view(
+                best, self.base_dir, runs.trials.get((run.strategy, run.repeat))
             )
-            for plot in (
-                plots.gan_loss_plot(strategy.name, view),
-                plots.confusion_plot(strategy.name, view),
-            ):
-                figure = self._plot(plot)
-                if figure is not None:
-                    sections.append(figure)
-            if view.grids:
-                row = []
-                for epoch, png in view.grids:
-                    path = f"{FIGURES}/gan_{strategy.name}_epoch{epoch}.png"
-                    self.files.binary[path] = png
-                    row.append(Figure(path, png, f"epoch {epoch}"))
-                sections.append(Paragraph("Generated images at the epochs the task saved:"))
-                sections.append(FigureRow(row))
-            for problem in view.problems:
-                sections.append(Paragraph(f"Could not show: {problem}"))
-        if sections:
-            self.blocks.append(Heading("Generated images and GAN training (best trials)"))
-            self.blocks.extend(sections)
+            for strategy, run, best in chosen
+        }
+        if not gan and all(v.empty for v in views.values()):
+            return
+        floor = fid_floor(runs.every_trial)
+        has_fid = any(FID in r.metrics for t in runs.every_trial for r in t.reports)
+        self.blocks.append(Heading(GAN_HEADING))
+        if has_fid:
+            self.blocks.append(Paragraph(floor_sentence(floor)))
+        for problem in runs.problems:
+            self.blocks.append(Paragraph(f"Could not read: {problem}"))
+        if gan:
+            self._gan_scores(runs, floor)
+            self.blocks.append(Heading("Execution time", level=3))
+            self._add_table(
+                "gan_execution_time",
+                execution_time_table(self.analysis),
+                "Wall seconds (the study clock) and epochs trained per finished run, median "
+                "[first quartile, third quartile], and summed over a strategy's runs.",
+            )
+        for strategy, run, best in chosen:
+            view = views[strategy.name]
+            if view.empty and not runs.of(strategy.name):
+                continue
+            self._gan_strategy(strategy, run, best, view, runs, floor)
+
+    def _gan_scores(self, runs: GanRuns, floor: float | None) -> None:
+        best_is: dict[str, dict[int, float]] = {}
+        best_fid: dict[str, dict[int, float]] = {}
+        for strategy in self.results.strategies:
+            for repeat, trials in runs.of(strategy.name).items():
+                for metric, mode, into in (
+                    (INCEPTION_SCORE, "max", best_is),
+                    (FID, "min", best_fid),
+                ):
+                    value = best_reported(trials, metric, mode)
+                    if value is not None:
+                        into.setdefault(strategy.name, {})[repeat] = value
+        if not best_is and not best_fid:
+            return
+        self.blocks.append(Heading("Best Inception Score and FID of each run", level=3))
+        self._add_plot(plots.gan_best_box(self.results, best_is, INCEPTION_SCORE, "max"))
+        self._add_plot(plots.gan_best_box(self.results, best_fid, FID, "min", floor))
+        self._add_table(
+            "gan_scores",
+            gan_scores_table(self.analysis, best_is, best_fid, floor),
+            "Each finished run's best Inception Score (higher is better) and best FID (lower "
+            "is better) over all its trials and epochs: median [first quartile, third "
+            "quartile] over the runs; FID beside its real-vs-real floor ("
+            + (f"{floor:.1f}" if floor is not None else "unknown")
+            + ").",
+        )
+
+    def _gan_strategy(
+        self,
+        strategy: StrategyResult,
+        run: RunResult,
+        best: TrialRecord,
+        view: GanView,
+        runs: GanRuns,
+        floor: float | None,
+    ) -> None:
+        name = strategy.name
+        label = f"repeat {run.repeat}, trial #{best.number}"
+        self.blocks.append(Heading(f"{name}: best trial ({label})", 3))
+        last = view.last
+        if INCEPTION_SCORE in last or FID in last:
+            parts = []
+            if INCEPTION_SCORE in last:
+                std = last.get(INCEPTION_SCORE + "_std")
+                parts.append(
+                    f"Inception Score {last[INCEPTION_SCORE]:.3g}"
+                    + (f" ± {std:.2g}" if std is not None else "")
+                )
+            if FID in last:
+                parts.append(f"FID {fid_text(last[FID], floor)}")
+            self.blocks.append(
+                Paragraph(
+                    f"The best trial of {name} ({label}, chosen on validation "
+                    f"{self.results.metric}) at its last epoch ({view.last_step}): "
+                    + ", ".join(parts)
+                    + "."
+                )
+            )
+        trials = runs.of(name)
+        self._add_plot(plots.gan_is_plot(name, trials, (run.repeat, best.number)))
+        if view.grids:
+            row = []
+            for epoch, png in view.grids:
+                path = f"{FIGURES}/gan_{name}_epoch{epoch}.png"
+                self.files.binary[path] = png
+                row.append(Figure(path, png, f"epoch {epoch}"))
+            which = "its first, a middle and its last" if len(row) == 3 else "the"
+            self.blocks.append(
+                Paragraph(f"Generated images of the best trial after {which} saved epochs:")
+            )
+            self.blocks.append(FigureRow(row))
+        self._add_plot(plots.gan_loss_plot(name, view, floor))
+        self._add_plot(plots.confusion_plot(name, view))
+        accuracy = accuracy_sentence(view)
+        if accuracy:
+            self.blocks.append(Paragraph(accuracy))
+        if is_pbt(strategy.definition, runs.of(name).get(run.repeat, ())):
+            self._gan_schedule(name, run, best, runs, label)
+        for problem in view.problems:
+            self.blocks.append(Paragraph(f"Could not show: {problem}"))
+
+    def _gan_schedule(
+        self, name: str, run: RunResult, best: TrialRecord, runs: GanRuns, label: str
+    ) -> None:
+        trials = runs.trials.get((run.strategy, run.repeat)) or [best]
+        table = learning_rate_schedule(trials, best.number)
+        if table is None:
+            self.blocks.append(
+                Paragraph(
+                    f"{name} is PBT, but its trials have no learning-rate parameter "
+                    f"({' or '.join(LEARNING_RATES)}; the mnist_gan task option "
+                    "tune_learning_rates adds them): no learning-rate schedule to show."
+                )
+            )
+            return
+        self._add_plot(plots.lr_schedule_plot(name, table, label))
 
     def _problems(self) -> None:
         unavailable = [s for s in self.results.strategies if s.status == "unavailable"]

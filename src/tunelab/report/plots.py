@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from tunelab.report.gan import GanView
+    from tunelab.trial import TrialRecord
 
 _SIZE = (7.0, 4.2)
 _DPI = 100
@@ -40,7 +41,7 @@ class Plot:
     caption: str
 
 
-def _figure(size: tuple[float, float] = _SIZE) -> tuple[Figure, Axes]:
+def _canvas(size: tuple[float, float]) -> Figure:
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -51,7 +52,20 @@ def _figure(size: tuple[float, float] = _SIZE) -> tuple[Figure, Axes]:
         ) from None
     figure = Figure(figsize=size, dpi=_DPI, layout="constrained")
     FigureCanvasAgg(figure)
+    return figure
+
+
+def _figure(size: tuple[float, float] = _SIZE) -> tuple[Figure, Axes]:
+    figure = _canvas(size)
     return figure, figure.subplots()
+
+
+def _integer_x(*axes: Axes) -> None:
+    """Whole-number ticks on an epoch axis."""
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _png(figure: Figure) -> bytes:
@@ -196,43 +210,75 @@ def box_plot(analysis: Analysis, kind: ScoreKind) -> Plot | None:
     return Plot(f"{kind}_box", _png(figure), pd.DataFrame(rows), caption)
 
 
-def gan_loss_plot(strategy: str, view: GanView) -> Plot | None:
-    """Generator and discriminator loss (and IS/FID when reported) per epoch."""
+def _floor_line(ax: Axes, floor: float) -> None:
+    """FID's real-vs-real floor as a labelled dashed line."""
+    ax.axhline(floor, color="firebrick", linestyle="--", linewidth=1.2)
+    ax.annotate(
+        f"real-vs-real floor {floor:.1f}",
+        (0.01, floor),
+        xycoords=("axes fraction", "data"),
+        xytext=(0, 3),
+        textcoords="offset points",
+        color="firebrick",
+        fontsize="small",
+    )
+
+
+def gan_loss_plot(strategy: str, view: GanView, fid_floor: float | None = None) -> Plot | None:
+    """The best trial per epoch: generator and discriminator loss in one panel, and, when
+    reported, its Inception Score and its FID (with the real-vs-real floor drawn and
+    labelled) in a panel each."""
     import pandas as pd
 
     if not view.curves:
         return None
-    figure, ax = _figure()
-    rows: list[dict[str, Any]] = []
     losses = {k: v for k, v in view.curves.items() if k.endswith("loss")}
     others = {k: v for k, v in view.curves.items() if k not in losses}
+    figure = _canvas((4.0 + 3.4 * (len(others) + 1), 4.0))
+    axes = figure.subplots(1, len(others) + 1, squeeze=False)[0]
+    ax = axes[0]
     for name, points in losses.items():
         ax.plot([s for s, _ in points], [v for _, v in points], marker=".", label=name)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    if others:
-        twin = ax.twinx()
-        for name, points in others.items():
-            twin.plot(
-                [s for s, _ in points],
-                [v for _, v in points],
-                linestyle="--",
-                marker=".",
-                label=name,
-            )
-        twin.set_ylabel(", ".join(others))
-        twin.legend(loc="upper right")
+    ax.set_ylabel("mean training loss over the epoch")
+    ax.set_title("losses")
     if losses:
-        ax.legend(loc="upper left")
-    ax.set_title(f"{strategy}: best trial's losses per epoch")
-    ax.grid(alpha=0.3)
+        ax.legend(loc="best", fontsize="small")
+    titles = {
+        "inception_score": "Inception Score (higher is better)",
+        "fid": "FID (lower is better)",
+    }
+    for panel, (name, points) in zip(axes[1:], others.items(), strict=True):
+        panel.plot([s for s, _ in points], [v for _, v in points], marker=".", color="black")
+        panel.set_title(titles.get(name, name))
+        if name == "fid" and fid_floor is not None:
+            _floor_line(panel, fid_floor)
+    for a in axes:
+        a.set_xlabel("epoch")
+        a.grid(alpha=0.3)
+    _integer_x(*axes)
+    figure.suptitle(f"{strategy}: best trial per epoch")
+    rows: list[dict[str, Any]] = []
     for name, points in view.curves.items():
         rows.extend({"metric": name, "epoch": s, "value": v} for s, v in points)
+    floor = ""
+    if "fid" in others:
+        floor = (
+            f" FID's real-vs-real floor ({fid_floor:.1f}) is the dashed line."
+            if fid_floor is not None
+            else " FID's real-vs-real floor: unknown."
+        )
     return Plot(
         f"gan_{strategy}_losses",
         _png(figure),
         pd.DataFrame(rows),
-        f"{strategy}: generator and discriminator loss per epoch of its best trial.",
+        f"{strategy}: generator and discriminator loss per epoch of its best trial"
+        + (
+            f", and its {' and '.join(titles.get(k, k).split(' (')[0] for k in others)}"
+            if others
+            else ""
+        )
+        + " (a PBT clone's epochs before its cloning are those of the members it copied)."
+        + floor,
     )
 
 
@@ -267,4 +313,189 @@ def confusion_plot(strategy: str, view: GanView) -> Plot | None:
         pd.DataFrame(rows),
         f"{strategy}: confusion matrix of the discriminator on real and generated images "
         "(best trial).",
+    )
+
+
+def gan_best_box(
+    results: ComparisonResults,
+    scores: Mapping[str, Mapping[int, float]],
+    metric: str,
+    mode: str,
+    floor: float | None = None,
+) -> Plot | None:
+    """Each run's best ``metric`` (over all its trials and epochs), a box per strategy
+    with the runs as dots; ``floor`` (FID's real-vs-real floor) as a labelled line."""
+    import pandas as pd
+
+    names = [n for n in scores if scores[n]]
+    if not names:
+        return None
+    colors = strategy_colors([s.name for s in results.strategies])
+    figure, ax = _figure((max(4.5, 1.3 * len(names) + 2.5), 4.2))
+    positions = list(range(1, len(names) + 1))
+    boxes = ax.boxplot(
+        [list(scores[n].values()) for n in names],
+        positions=positions,
+        widths=0.5,
+        patch_artist=True,
+        showfliers=False,
+        medianprops={"color": "black"},
+    )
+    for patch, name in zip(boxes["boxes"], names, strict=True):
+        patch.set_facecolor(colors.get(name, "grey"))
+        patch.set_alpha(0.35)
+    rng = np.random.default_rng(0)
+    rows: list[dict[str, Any]] = []
+    for position, name in zip(positions, names, strict=True):
+        repeats, values = zip(*sorted(scores[name].items()), strict=True)
+        jitter = rng.uniform(-0.12, 0.12, size=len(values))
+        ax.scatter(position + jitter, values, color=colors.get(name, "grey"), s=18, zorder=3)
+        rows.extend(
+            {"strategy": name, "repeat": r, f"best_{metric}": v}
+            for r, v in zip(repeats, values, strict=True)
+        )
+    if floor is not None:
+        _floor_line(ax, floor)
+        rows.append({"strategy": "(real-vs-real floor)", "repeat": None, f"best_{metric}": floor})
+    ax.set_xticks(positions)
+    ax.set_xticklabels(names)
+    better = "higher is better" if mode == "max" else "lower is better"
+    label = {"inception_score": "Inception Score", "fid": "FID"}.get(metric, metric)
+    ax.set_ylabel(f"best {label} of the run ({better})")
+    ax.set_title(f"Best {label} of each run, over all its trials and epochs")
+    ax.grid(axis="y", alpha=0.3)
+    caption = (
+        f"The best {label} ({better}) any trial of a run reported at any epoch, one dot "
+        "per finished run (repeat), by strategy."
+    )
+    if metric == "fid":
+        caption += (
+            f" Dashed: the real-vs-real floor ({floor:.1f}), the FID of as many real "
+            "validation images as an evaluation generates against the other validation "
+            "images; no generator is expected below it."
+            if floor is not None
+            else " The real-vs-real floor is unknown (no trial stores fid_floor)."
+        )
+    return Plot(f"gan_best_{metric}_box", _png(figure), pd.DataFrame(rows), caption)
+
+
+def gan_is_plot(
+    strategy: str,
+    trials: Mapping[int, Sequence[TrialRecord]],
+    best: tuple[int, int] | None = None,
+) -> Plot | None:
+    """Left: the Inception Score of every trial at every epoch (a thin line per trial,
+    coloured by repeat; ``best`` = (repeat, trial) drawn thick). Right: each run's best
+    IS so far against the epochs it has trained."""
+    import pandas as pd
+    from matplotlib import colormaps
+
+    from tunelab.report.gan import INCEPTION_SCORE, is_trace
+
+    rows: list[dict[str, Any]] = []
+    for repeat, run in trials.items():
+        for t in run:
+            rows.extend(
+                {
+                    "panel": "trial",
+                    "repeat": repeat,
+                    "trial": t.number,
+                    "epoch": s,
+                    INCEPTION_SCORE: v,
+                }
+                for s, v in t.metric_history(INCEPTION_SCORE)
+            )
+    if not rows:
+        return None
+    figure = _canvas((10.0, 4.2))
+    left, right = figure.subplots(1, 2)
+    palette = colormaps["tab10"]
+    for index, (repeat, run) in enumerate(trials.items()):
+        color = palette(index % 10)
+        for t in run:
+            points = t.metric_history(INCEPTION_SCORE)
+            if not points:
+                continue
+            thick = best == (repeat, t.number)
+            left.plot(
+                [s for s, _ in points],
+                [v for _, v in points],
+                color="black" if thick else color,
+                linewidth=2.0 if thick else 0.8,
+                alpha=1.0 if thick else 0.6,
+                marker="." if len(points) < 3 else None,
+                zorder=3 if thick else 2,
+            )
+        trace = is_trace(run)
+        if len(trace):
+            right.plot(
+                trace.epochs,
+                trace.best,
+                drawstyle="steps-post",
+                color=color,
+                label=f"repeat {repeat}",
+            )
+            rows.extend(
+                {
+                    "panel": "best_so_far",
+                    "repeat": repeat,
+                    "trial": int(n),
+                    "epoch": int(s),
+                    "cumulative_epochs": int(e),
+                    INCEPTION_SCORE: float(v),
+                    "best_so_far": float(b),
+                }
+                for e, n, s, v, b in zip(
+                    trace.epochs, trace.trials, trace.steps, trace.values, trace.best, strict=True
+                )
+            )
+    left.set_xlabel("epoch of the trial")
+    left.set_ylabel("Inception Score (higher is better)")
+    left.set_title("IS of every trial at every epoch" + (" (thick: best trial)" if best else ""))
+    left.grid(alpha=0.3)
+    right.set_xlabel("epochs trained by the run (cumulative)")
+    right.set_ylabel("best Inception Score so far")
+    right.set_title("Best IS so far, one line per repeat")
+    right.grid(alpha=0.3)
+    right.legend(loc="lower right", fontsize="small")
+    _integer_x(left, right)
+    figure.suptitle(f"{strategy}: Inception Score")
+    caption = (
+        f"{strategy}: left, the Inception Score of every trial at every epoch it trained "
+        "(thin lines, one colour per repeat; a PBT clone starts at the epoch it was cloned "
+        "at); right, each run's best IS so far against the epochs it has trained."
+    )
+    return Plot(f"gan_{strategy}_inception_score", _png(figure), pd.DataFrame(rows), caption)
+
+
+def lr_schedule_plot(strategy: str, table: pd.DataFrame, label: str) -> Plot | None:
+    """A PBT member's learning rates per epoch (``table``: index ``step``, one column per
+    rate and ``trained_by``), a stair per rate, dots where it was cloned."""
+    rates = [c for c in table.columns if c != "trained_by"]
+    if table.empty or not rates:
+        return None
+    figure, ax = _figure()
+    steps = [int(s) for s in table.index]
+    edges = [steps[0] - 1, *steps]
+    changes = table.index[table["trained_by"].ne(table["trained_by"].shift())][1:]
+    for rate in rates:
+        values = table[rate].astype(float).to_numpy()
+        artist = ax.stairs(values, edges, label=rate, linewidth=1.8, baseline=None)
+        color = artist.get_edgecolor()
+        ax.plot([s - 1 for s in changes], table.loc[changes, rate], "o", color=color)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch (each step covers the epoch it trained)")
+    _integer_x(ax)
+    ax.set_ylabel("learning rate (log)")
+    ax.set_title(f"{strategy}: best member's learning-rate schedule")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(loc="best", fontsize="small")
+    data = table.reset_index()
+    return Plot(
+        f"gan_{strategy}_lr_schedule",
+        _png(figure),
+        data,
+        f"{strategy}: the learning rates the best member ({label}) trained with at each "
+        "epoch, followed back through the members it was cloned from (dots: a clone took "
+        "over with explored values).",
     )

@@ -301,3 +301,77 @@ def traces_frame(results: ComparisonResults) -> pd.DataFrame:
                 }
             )
     return _frame(records)
+
+
+def execution_time_table(analysis: Analysis) -> TableData:
+    """Per strategy with a finished run: wall seconds and epochs per run (median [q1,
+    q3], from :func:`strategy_summaries`, as in the summary) and in total."""
+    rows, records = [], []
+    for s in strategy_order(analysis):
+        runs = s.finished
+        if not runs:
+            continue
+        use = strategy_summaries(s)
+        seconds = sum(r.wall_seconds for r in runs)
+        epochs = sum(r.epochs for r in runs)
+        per_epoch = seconds / epochs if epochs else None
+        rows.append(
+            [
+                s.name,
+                str(len(runs)),
+                fmt_summary(use["seconds"]),
+                f"{seconds:.1f}",
+                fmt_summary(use["epochs"]),
+                str(epochs),
+                fmt_num(per_epoch),
+            ]
+        )
+        records.append(
+            {
+                "strategy": s.name,
+                "runs": len(runs),
+                **{f"wall_seconds_{k}": getattr(use["seconds"], k) for k in ("median", "q1", "q3")},
+                "wall_seconds_total": seconds,
+                **{f"epochs_{k}": getattr(use["epochs"], k) for k in ("median", "q1", "q3")},
+                "epochs_total": epochs,
+                "seconds_per_epoch": per_epoch,
+            }
+        )
+    columns = ["strategy", "finished runs", "wall s per run", "wall s, all runs"]
+    columns += ["epochs per run", "epochs, all runs", "s per epoch"]
+    return TableData(columns, rows, _frame(records))
+
+
+def gan_scores_table(
+    analysis: Analysis,
+    best_is: Mapping[str, Mapping[int, float]],
+    best_fid: Mapping[str, Mapping[int, float]],
+    floor: float | None,
+) -> TableData:
+    """Per strategy: each run's best Inception Score and best FID (median [q1, q3] over
+    the runs), FID beside its real-vs-real floor."""
+    floor_text = fmt_num(floor) if floor is not None else "unknown"
+    rows, records = [], []
+    for s in strategy_order(analysis):
+        scores = list((best_is.get(s.name) or {}).values())
+        fids = list((best_fid.get(s.name) or {}).values())
+        if not scores and not fids:
+            continue
+        is_summary, fid_summary = Summary.of(scores), Summary.of(fids)
+        rows.append(
+            [
+                s.name,
+                str(max(len(scores), len(fids))),
+                fmt_summary(is_summary),
+                fmt_summary(fid_summary),
+                floor_text,
+            ]
+        )
+        record: dict[str, Any] = {"strategy": s.name, "runs": max(len(scores), len(fids))}
+        for label, summary in (("best_is", is_summary), ("best_fid", fid_summary)):
+            for stat in ("median", "q1", "q3"):
+                record[f"{label}_{stat}"] = getattr(summary, stat)
+        record["fid_floor"] = floor
+        records.append(record)
+    columns = ["strategy", "runs", "best IS per run", "best FID per run"]
+    return TableData([*columns, "real-vs-real FID floor"], rows, _frame(records))

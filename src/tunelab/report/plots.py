@@ -165,6 +165,25 @@ def _zoom(ax: Axes, bands: np.ndarray[Any, Any], mode: str) -> None:
     ax.set_ylim(low - pad, high + pad)
 
 
+def _strategy_boxes(
+    ax: Axes, data: Sequence[Sequence[float]], names: Sequence[str], colors: dict[str, Any]
+) -> list[int]:
+    """One translucent box per strategy, in its colour, at positions 1..n (returned)."""
+    positions = list(range(1, len(names) + 1))
+    boxes = ax.boxplot(
+        data,
+        positions=positions,
+        widths=0.5,
+        patch_artist=True,
+        showfliers=False,
+        medianprops={"color": "black"},
+    )
+    for patch, name in zip(boxes["boxes"], names, strict=True):
+        patch.set_facecolor(colors.get(name, "grey"))
+        patch.set_alpha(0.35)
+    return positions
+
+
 def box_plot(analysis: Analysis, kind: ScoreKind) -> Plot | None:
     """The final score of every finished run, a box per strategy, the runs as dots."""
     import pandas as pd
@@ -177,18 +196,7 @@ def box_plot(analysis: Analysis, kind: ScoreKind) -> Plot | None:
     colors = strategy_colors([s.name for s in results.strategies])
     figure, ax = _figure((max(4.0, 1.3 * len(names) + 2.0), 4.2))
     data = [score.values[n] for n in names]
-    positions = list(range(1, len(names) + 1))
-    boxes = ax.boxplot(
-        data,
-        positions=positions,
-        widths=0.5,
-        patch_artist=True,
-        showfliers=False,
-        medianprops={"color": "black"},
-    )
-    for patch, name in zip(boxes["boxes"], names, strict=True):
-        patch.set_facecolor(colors[name])
-        patch.set_alpha(0.35)
+    positions = _strategy_boxes(ax, data, names, colors)
     rng = np.random.default_rng(0)
     rows: list[dict[str, Any]] = []
     for position, name in zip(positions, names, strict=True):
@@ -332,18 +340,7 @@ def gan_best_box(
         return None
     colors = strategy_colors([s.name for s in results.strategies])
     figure, ax = _figure((max(4.5, 1.3 * len(names) + 2.5), 4.2))
-    positions = list(range(1, len(names) + 1))
-    boxes = ax.boxplot(
-        [list(scores[n].values()) for n in names],
-        positions=positions,
-        widths=0.5,
-        patch_artist=True,
-        showfliers=False,
-        medianprops={"color": "black"},
-    )
-    for patch, name in zip(boxes["boxes"], names, strict=True):
-        patch.set_facecolor(colors.get(name, "grey"))
-        patch.set_alpha(0.35)
+    positions = _strategy_boxes(ax, [list(scores[n].values()) for n in names], names, colors)
     rng = np.random.default_rng(0)
     rows: list[dict[str, Any]] = []
     for position, name in zip(positions, names, strict=True):

@@ -54,7 +54,7 @@ def test_the_wall_clock_budget_ends_the_study_cleanly():
 
     study = curves_study({"name": "asha", "max_epochs": 9}, task)
     used = study.optimize(slow, max_seconds=0.5, quiet=True)
-    assert 0.5 <= used.seconds < 1.5
+    assert 0.5 <= used.seconds < 0.5 + 3.0  # seconds of slack for a loaded machine
     assert not [t for t in study.trials if t.status is tl.TrialStatus.PAUSED]
     assert used.epochs == len(task.trained)
 

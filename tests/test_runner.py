@@ -138,3 +138,21 @@ def test_sqlite_checkpoints_live_beside_the_file_and_finished_trials_keep_one(tm
     assert paused_once
     some = paused_once[0]
     assert study.checkpoint(some.number)["trial"] == some.number
+
+
+@pytest.mark.parametrize("searcher", ["random", "tpe", "sobol"])
+def test_a_study_loaded_before_another_worker_drew_does_not_repeat_its_draws(tmp_path, searcher):
+    # Two workers open the study; one runs first. The other must draw from the stored
+    # searcher state, not from the state it loaded, or it hands out the same configurations.
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    tl.create_study("race", metric="loss", searcher=searcher, seed=0, storage=url)
+    first = tl.load_study("race", storage=url)
+    second = tl.load_study("race", storage=url)
+
+    def objective(trial: tl.Trial) -> float:
+        return trial.hp.Float("x", -5.0, 5.0) ** 2
+
+    first.optimize(objective, max_trials=3, quiet=True)
+    second.optimize(objective, max_trials=6, quiet=True)
+    xs = [t.params["x"] for t in tl.load_study("race", storage=url).trials]
+    assert len(xs) == 6 and len(set(xs)) == 6

@@ -210,10 +210,11 @@ def test_wall_clock_budget_ends_the_study():
         trial.report(1, loss=x)
         return x
 
+    # Bounds with seconds of slack: they hold on a machine loaded by twice its cores.
     study = memory_study()
-    used = study.optimize(slow, max_seconds=0.3, quiet=True)
-    assert 0.3 <= used.seconds < 1.0
-    assert 3 <= len(study.trials) <= 8
+    used = study.optimize(slow, max_seconds=1.0, quiet=True)
+    assert 1.0 <= used.seconds < 1.0 + 3.0
+    assert 3 <= len(study.trials) <= 1.0 / 0.05 + 1
 
 
 def test_stored_clock_counts_the_time_spent_training_between_reports(tmp_path):

@@ -2,7 +2,9 @@
 
 Whichever limit is reached first ends the study cleanly. Epochs are counted as
 reports (an objective reports once per epoch); seconds are the study's accumulated
-running time over all ``optimize`` calls, so a resumed study keeps its clock.
+running time over all ``optimize`` calls, so a resumed study keeps its clock. The
+seconds limit is hard: trials still running when it passes are ended (see
+:mod:`tunelab.runner`).
 """
 
 from __future__ import annotations
@@ -77,7 +79,8 @@ class BudgetUsage:
 def counted_trials(trials: Iterable[TrialRecord]) -> int:
     """How many trials use up ``max_trials``: finished ones that reached a verdict
     (completed, pruned, failed by the objective or its worker), except attempts that a
-    retry replaced. Interrupted trials are always retried, so they never count."""
+    retry replaced. Trials interrupted or stopped by an error of their environment
+    (unreadable data, unavailable storage) are always retried, so they never count."""
     trials = list(trials)
     retried = {t.retry_of for t in trials if t.retry_of is not None}
     return sum(

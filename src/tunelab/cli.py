@@ -1,7 +1,10 @@
 """The ``tunelab`` command: run, plan, worker, ls, show, export, compare, report.
 
-Exit codes: 0 done; 2 bad input (the reason on stderr); 130 interrupted by Ctrl-C
-(everything finished so far is stored; run the same command again to continue).
+Exit codes: 0 done (a run stopped by its time limit too, once a trial reported); 2 bad
+input, or data or storage that failed (the reason on stderr, one line; no trial is
+charged for the latter: run the same command again after the fix to continue); 130
+interrupted by Ctrl-C (everything finished so far is stored; run the same command again
+to continue).
 """
 
 from __future__ import annotations
@@ -58,15 +61,12 @@ def _user_errors() -> Iterator[None]:
 
 
 def _open_existing(storage: str | None) -> Storage:
-    """Open a storage for reading; refuse to create a new SQLite file by accident."""
+    """Open a storage for reading only: no file is created, no write lock taken (so a
+    reader never waits for a writer), and a read-only location is fine."""
     url = storage or default_storage_url()
     if url != ":memory:" and "://" not in url and not Path(url).exists():
         raise TunelabError(f"no tunelab storage at {url}")
-    if url.startswith("sqlite:///"):
-        path = Path(url[len("sqlite:///") :])
-        if not path.exists():
-            raise TunelabError(f"no tunelab storage at {path}")
-    return make_storage(url)
+    return make_storage(url, read_only=True)
 
 
 def _fmt(value: Any) -> str:
@@ -125,8 +125,10 @@ def run(
         )
         best = study.best_trial
         if not quiet:
+            pruned = " (pruned)" if best.status.value == "pruned" else ""
             out.print(
-                f"best trial: #{best.number}  {study.metric} = {_fmt(best.value)}", markup=False
+                f"best trial: #{best.number}  {study.metric} = {_fmt(best.value)}{pruned}",
+                markup=False,
             )
             out.print("best configuration:", markup=False)
             for name, value in best.params.items():

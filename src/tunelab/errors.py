@@ -11,6 +11,13 @@ class TunelabError(Exception):
     """Base class of every error caused by bad input or a bad environment."""
 
 
+class EnvironmentFault(TunelabError):  # noqa: N818 - a kind of fault, not one error
+    """Not the fault of the configuration a trial tries: the data cannot be read or fails
+    its checksum, the storage is unavailable or locked past its wait, a worker cannot
+    load the objective. A trial that raises one stops the study at once with the reason;
+    it is not charged to the budget, and its configuration runs again on the next run."""
+
+
 class SpaceError(TunelabError, ValueError):
     """A parameter definition is invalid or conflicts with an earlier definition."""
 
@@ -19,8 +26,18 @@ class ConfigError(TunelabError, ValueError):
     """A configuration (YAML, options, names of searchers or schedulers) is invalid."""
 
 
-class StorageError(TunelabError):
-    """The storage cannot be opened or used (foreign file, newer schema, missing study)."""
+class StorageError(EnvironmentFault):
+    """The storage cannot be opened or used (foreign file, newer schema, missing study,
+    locked, read-only)."""
+
+
+class StorageLockedError(StorageError):
+    """Another process held the storage's write lock for longer than the storage waits."""
+
+
+class StorageReadOnlyError(StorageError):
+    """A write to a storage that is read-only (opened so, or on a location that cannot
+    be written)."""
 
 
 class StudyNotFoundError(StorageError, KeyError):
@@ -42,9 +59,14 @@ class ConsecutiveFailuresError(TunelabError):
     """A study stopped because too many of its trials failed in a row."""
 
 
-class DatasetError(TunelabError):
+class DatasetError(EnvironmentFault):
     """A dataset's files are missing, cannot be downloaded, or fail their checksum."""
 
 
 class SealedTestDataError(TunelabError):
     """Held-back test data was read before the final evaluation unsealed it (a leak)."""
+
+
+class WorkerStartError(EnvironmentFault):
+    """A worker process cannot start or cannot load the objective: the study stops, and
+    no trial is charged for it (it is not the fault of a trial's configuration)."""

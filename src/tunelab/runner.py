@@ -24,6 +24,15 @@ artifact store and is resumed from it (``Resume``) or ended (``Prune``). When th
 ends cleanly (budget used, scheduler done, searcher exhausted) every trial still paused
 is ended as PRUNED with its best reported value; after Ctrl-C or a crash they stay
 PAUSED, and the next ``optimize`` resumes them.
+
+The time limit (``max_seconds``) is hard: trials still running when it passes are
+ended (their workers killed, an inline objective interrupted), as PRUNED with their best
+value when they reported, else as interrupted, to run again when the study continues.
+
+Errors that are not a configuration's fault (:class:`~tunelab.errors.EnvironmentFault`:
+data that cannot be read, storage unavailable or locked past its wait) stop the study
+at once with the reason; the trial that met one is not charged, and its configuration
+runs again first when the study continues.
 """
 
 from __future__ import annotations
@@ -36,8 +45,15 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from tunelab.budget import Budget, BudgetUsage, counted_trials
-from tunelab.errors import StudyExhaustedError
-from tunelab.executors.base import Executor, Objective, TrialEnded, TrialJob, outcome_from_result
+from tunelab.errors import EnvironmentFault, StorageError, StudyExhaustedError
+from tunelab.executors.base import (
+    Executor,
+    Objective,
+    TrialEnded,
+    TrialJob,
+    outcome_from_result,
+    time_limit_outcome,
+)
 from tunelab.processes import is_alive, process_identity
 from tunelab.progress import ProgressDisplay
 from tunelab.schedulers.base import (
@@ -71,6 +87,7 @@ _POLL_SECONDS = 0.2
 _T = TypeVar("_T")
 LeaseExpiry = Literal["fail", "requeue"]
 _RETRYABLE = (FailureKind.OBJECTIVE_ERROR, FailureKind.WORKER_LOST)
+_NOT_CHARGED = (FailureKind.INTERRUPTED, FailureKind.ENVIRONMENT_ERROR)  # always run again
 
 
 @dataclass
@@ -144,7 +161,9 @@ class StudyRunner(TrialChannel):
         self._pending_elapsed = 0.0  # this worker's running time not written yet
         self._next_lease_check = 0.0
         self._stop_reason: str | None = None
+        self._storage_failed = False  # no more writes when the study ends
         self._best: TrialRecord | None = None
+        self._best_pruned: TrialRecord | None = None  # the best, when none completed
         self._ended_here: list[int] = []
         self._warned_no_checkpoint = False
         self._heartbeat: _Heartbeat | None = None
@@ -291,7 +310,7 @@ class StudyRunner(TrialChannel):
         self.usage.epochs = sum(t.steps_trained for t in self._trials.values()) + sum(
             r.record.steps_trained for r in self._running.values()
         )
-        self._best = None
+        self._best = self._best_pruned = None
         for t in self._finished:
             self._note_best(t)
 
@@ -304,6 +323,13 @@ class StudyRunner(TrialChannel):
         record = self.study.storage.get_study(self.study.name)
         self._version = record.state_version
         self._stored_seconds = self.usage.seconds = record.elapsed_seconds
+        # The searcher and scheduler must be at the version this worker writes against:
+        # other workers may have drawn since this Study object was loaded, and drawing
+        # from the older state would hand out their configurations again.
+        if record.searcher_state is not None:
+            self.study.searcher.load_state_dict(record.searcher_state)
+        if record.scheduler_state is not None:
+            self.study.scheduler.load_state_dict(record.scheduler_state)
         self._last_searcher_state = json.dumps(record.searcher_state or {}, sort_keys=True)
         self._last_scheduler_state = json.dumps(record.scheduler_state or {}, sort_keys=True)
         self._absorb(self.study.storage.get_trials(self.study.study_id))
@@ -423,16 +449,20 @@ class StudyRunner(TrialChannel):
         try:
             self._loop()
             self._end_paused()
+        except StorageError:
+            self._storage_failed = True  # waiting on it again would only hide the reason
+            raise
         finally:
             try:
-                self._interrupt_running()
-                update = self._state_update(elapsed=True)
-                if (
-                    update.elapsed_delta
-                    or update.searcher_state is not None
-                    or update.scheduler_state is not None
-                ):
-                    self._write_study(update)
+                if not self._storage_failed:
+                    self._interrupt_running()
+                    update = self._state_update(elapsed=True)
+                    if (
+                        update.elapsed_delta
+                        or update.searcher_state is not None
+                        or update.scheduler_state is not None
+                    ):
+                        self._write_study(update)
             finally:
                 self.close()
                 self.executor.shutdown()
@@ -471,6 +501,8 @@ class StudyRunner(TrialChannel):
         while True:
             self._expire_leases()
             self._stop_reason = self._stop_reason or self._limit_reached()
+            if self._time_up() and self.executor.running():
+                self._end_at_time_limit()
             while self._stop_reason is None and not exhausted and self.executor.capacity() > 0:
                 try:
                     progressed, exhausted = self._act()
@@ -491,8 +523,31 @@ class StudyRunner(TrialChannel):
                         continue
                     self._stop_reason = "the scheduler has nothing to run"
                 return
+            self.executor.set_deadline(self._deadline())
             for event in self.executor.poll(timeout=_POLL_SECONDS):
                 self._on_ended(event)
+
+    def _time_up(self) -> bool:
+        limit = self.budget.max_seconds
+        return limit is not None and self.usage.seconds >= limit
+
+    def _deadline(self) -> float | None:
+        """When the time limit passes, as a ``time.monotonic()`` value (None: no limit)."""
+        if self.budget.max_seconds is None:
+            return None
+        self._tick()
+        return time.monotonic() + self.budget.max_seconds - self.usage.seconds
+
+    def _end_at_time_limit(self) -> None:
+        """The time limit passed: end the trials still running here instead of waiting."""
+        assert self.executor is not None
+        for event in self.executor.poll(timeout=0):  # those that just ended keep their result
+            self._on_ended(event)
+        for number in self.executor.end_running():
+            record = self._running[number].record
+            value = best_value(record, self.study.metric, self.study.mode)
+            outcome = time_limit_outcome(bool(record.reports), value, self.study.metric)
+            self._on_ended(TrialEnded(number, outcome, record.params))
 
     def _act(self) -> tuple[bool, bool]:
         """Ask the scheduler what to do and do it: (something happened, searcher exhausted)."""
@@ -521,6 +576,7 @@ class StudyRunner(TrialChannel):
 
     def _limit_reached(self) -> str | None:
         """The epoch or seconds limit, once reached (trial counts only limit new trials)."""
+        self._tick()
         return self.usage.exhausted(replace(self.budget, max_trials=None))
 
     def _waiting(self) -> list[TrialRecord]:
@@ -715,7 +771,7 @@ class StudyRunner(TrialChannel):
         return stored
 
     def _should_retry(self, record: TrialRecord, outcome: TrialOutcome) -> bool:
-        if outcome.failure is FailureKind.INTERRUPTED:
+        if outcome.failure in _NOT_CHARGED:
             return True
         return outcome.failure in _RETRYABLE and self._attempts(record) <= self.max_retries
 
@@ -738,9 +794,21 @@ class StudyRunner(TrialChannel):
         except FinishedTrialError:
             self.progress.message(f"trial {event.number} was ended by another worker")
             return
+        except StorageError:
+            # The trial stays RUNNING in storage and is recovered as interrupted later;
+            # its own error is the reason the study stops.
+            if isinstance(event.fatal, EnvironmentFault):
+                raise event.fatal from None
+            raise
         if retry:
             queued = self._queue_retry(record)
-            if outcome.failure is not FailureKind.INTERRUPTED:
+            if outcome.failure is FailureKind.ENVIRONMENT_ERROR:
+                self.progress.message(
+                    f"trial {record.number} is not charged (not its configuration's fault); "
+                    f"its configuration runs again as trial {queued.number} when the study "
+                    "continues"
+                )
+            elif outcome.failure is not FailureKind.INTERRUPTED:
                 self.progress.message(
                     f"trial {record.number} failed ({record.error}); retrying it as trial "
                     f"{queued.number} from its last checkpoint"
@@ -751,12 +819,17 @@ class StudyRunner(TrialChannel):
             raise event.fatal
 
     def _note_best(self, t: TrialRecord) -> None:
-        if (
-            t.status is TrialStatus.COMPLETED
-            and t.value is not None
-            and (self._best is None or self.study.is_better(t.value, self._best.value))
+        """Keep the best completed trial, and the best pruned one for a study that ends
+        (by its time or epoch limit) before any trial completed."""
+        if t.value is None:
+            return
+        if t.status is TrialStatus.COMPLETED:
+            if self._best is None or self.study.is_better(t.value, self._best.value):
+                self._best = t
+        elif t.status is TrialStatus.PRUNED and (
+            self._best_pruned is None or self.study.is_better(t.value, self._best_pruned.value)
         ):
-            self._best = t
+            self._best_pruned = t
 
     # -- the channel a running trial talks through ----------------------------------------
     def resolve_param(self, number: int, param: Param, config: Config) -> Value:
@@ -896,10 +969,16 @@ class StudyRunner(TrialChannel):
         return self._finish(record, outcome, params)
 
     # -- text ------------------------------------------------------------------------------
+    def _leader(self) -> TrialRecord | None:
+        """The best trial as Study.best_trial chooses it: completed, else pruned."""
+        return self._best if self._best is not None else self._best_pruned
+
     def _best_text(self) -> str:
-        if self._best is None or self._best.value is None:
+        best = self._leader()
+        if best is None or best.value is None:
             return "-"
-        return f"{self.study.metric}={self._best.value:.4g} (#{self._best.number})"
+        pruned = ", pruned" if best.status is TrialStatus.PRUNED else ""
+        return f"{self.study.metric}={best.value:.4g} (#{best.number}{pruned})"
 
     def _headline(self) -> str:
         state = "resumed" if self._trials else "new"
@@ -913,7 +992,7 @@ class StudyRunner(TrialChannel):
     def _summary(self) -> str:
         reason = f" ({self._stop_reason})" if self._stop_reason else ""
         used = self.usage.describe(self.budget)
-        if self._best is None:
+        if self._leader() is None:
             return f"tunelab: study {self.study.name!r} stopped{reason}: no completed trial; {used}"
         return (
             f"tunelab: study {self.study.name!r} stopped{reason}: best {self._best_text()}; {used}"

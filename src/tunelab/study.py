@@ -129,6 +129,16 @@ class Study:
         trials and ``max_trials=30`` runs 10 more. Trials failed by the objective count;
         trials interrupted by a crash or Ctrl-C do not, and are run again.
         KeyboardInterrupt stops the study after recording the running trial.
+        ``max_seconds`` is a hard limit: trials still running when it passes are ended
+        (process workers and Ray actors killed, an inline objective interrupted in the
+        main thread, elsewhere at its next report), as PRUNED with their best reported
+        value when they reported, else as interrupted (not counted, run again later).
+        An error that is not the configuration's fault
+        (:class:`~tunelab.errors.EnvironmentFault`: a dataset that cannot be read or
+        fails its checksum, storage unavailable or locked past its wait) stops the study
+        at once and is raised; the trial is stored as failed with failure
+        ``environment_error``, not counted, and its configuration runs first when the
+        study continues.
         ``executor`` is "inline" (this process, the default), "processes" (``n_workers``
         local processes) or "ray" (``n_workers`` Ray actors), or an Executor instance
         with its own options (threads or GPUs per trial, a Ray address).
@@ -260,14 +270,17 @@ class Study:
 
     @property
     def best_trial(self) -> TrialRecord:
-        """The completed trial with the best value (earliest on ties)."""
-        best: TrialRecord | None = None
-        for t in self.storage.get_trials(self.study_id, statuses=(TrialStatus.COMPLETED,)):
-            if t.value is not None and (best is None or self.is_better(t.value, best.value)):
-                best = t
-        if best is None:
-            raise TunelabError(f"study {self.name!r} has no completed trial yet")
-        return best
+        """The completed trial with the best value (earliest on ties). A study that no
+        trial completed, ended by its time or epoch limit after trials reported, gives
+        its best pruned trial: the best value reported stands."""
+        for status in (TrialStatus.COMPLETED, TrialStatus.PRUNED):
+            best: TrialRecord | None = None
+            for t in self.storage.get_trials(self.study_id, statuses=(status,)):
+                if t.value is not None and (best is None or self.is_better(t.value, best.value)):
+                    best = t
+            if best is not None:
+                return best
+        raise TunelabError(f"study {self.name!r} has no completed trial yet")
 
     @property
     def best_value(self) -> float:
@@ -333,19 +346,20 @@ def create_study(
     ``artifacts`` is the folder for checkpoints (default: ``<file>.artifacts`` beside a
     SQLite file, a temporary folder for ``":memory:"``, else ``$TUNELAB_ARTIFACTS`` or
     ``./tunelab-artifacts``); give a shared folder when workers on several machines
-    share a PostgreSQL study.
+    share a PostgreSQL study. The storage is opened (a SQLite file created) only once
+    the study's definition is valid.
     """
     if mode not in ("min", "max"):
         raise ConfigError(f"mode must be 'min' or 'max', got {mode!r}")
     if not isinstance(metric, str) or not metric:
         raise ConfigError(f"metric must be a non-empty name, got {metric!r}")
-    store = make_storage(storage)
     name = name or f"study-{uuid.uuid4().hex[:8]}"
     declared_space = _as_space(space)
     search = make_searcher(searcher, seed=seed)
     schedule = make_scheduler(scheduler)
     if isinstance(search, GridSearcher) and len(declared_space):
         search.check(declared_space)
+    store = make_storage(storage)  # only now: a refused definition leaves no file behind
     attrs = dict(user_attrs or {})
     attrs[_DECLARED_KEY] = declared_space.names
     attrs[_ARTIFACT_FOLDER_KEY] = f"{safe_folder_name(name)}-{uuid.uuid4().hex[:8]}"
@@ -382,12 +396,17 @@ def load_study(
     *,
     storage: str | Path | Storage | None = None,
     artifacts: str | Path | None = None,
+    read_only: bool = False,
 ) -> Study:
     """Open an existing study with its searcher and scheduler as they were stored.
 
+    Opening takes no write lock, so it never waits for a process writing the study.
+    ``read_only=True`` opens the storage for reading only (see
+    :func:`~tunelab.storage.make_storage`); a SQLite file on a location this process
+    cannot write is opened so anyway, and writing to it raises StorageReadOnlyError.
     ``artifacts`` overrides the checkpoint root the study was created with (a shared
     folder mounted elsewhere on this machine, say)."""
-    store = make_storage(storage)
+    store = make_storage(storage, read_only=read_only)
     record = store.get_study(name)
     search = make_searcher(record.searcher)
     schedule = make_scheduler(record.scheduler)

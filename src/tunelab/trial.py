@@ -42,18 +42,22 @@ class FailureKind(str, Enum):
     """Why a trial failed.
 
     Failures of the trial itself use up the trial budget (a configuration that crashes
-    its worker would crash it again); an interruption of the study (Ctrl-C, the driver
-    killed) does not, and the interrupted configuration runs again on resume.
+    its worker would crash it again). Failures that are not its configuration's fault do
+    not, and the configuration runs again on the next run: an interruption of the study
+    (Ctrl-C, the driver killed, the time limit reached before the trial reported) and an
+    error of its environment (:class:`~tunelab.errors.EnvironmentFault`: unreadable
+    data, unavailable storage), which also stops the study.
     """
 
     OBJECTIVE_ERROR = "objective_error"  # the objective raised
     INVALID_VALUE = "invalid_value"  # NaN, inf, wrong type, or missing study metric
     WORKER_LOST = "worker_lost"  # its worker process died (segfault, os._exit, out of memory)
     INTERRUPTED = "interrupted"  # the study was stopped or its driver killed
+    ENVIRONMENT_ERROR = "environment_error"  # the data or the storage failed, not the trial
 
     @property
     def counts_toward_budget(self) -> bool:
-        return self is not FailureKind.INTERRUPTED
+        return self not in (FailureKind.INTERRUPTED, FailureKind.ENVIRONMENT_ERROR)
 
 
 class Decision(str, Enum):

@@ -40,6 +40,8 @@ def objective_reference(objective: Objective) -> dict[str, Any] | None:
         return None
     module = sys.modules.get(module_name)
     file = getattr(module, "__file__", None)
+    if file and not Path(file).is_file():  # a script read from stdin ("<stdin>")
+        file = None
     # The file path lets a worker started from another folder find a script's module.
     located = {"file": f"{Path(file).resolve()}:{qualname}"} if file else {}
     if module_name != "__main__" and _on_path(module_name):
@@ -107,8 +109,9 @@ def run_worker(
     if objective is None:
         if not spec.get("objective"):
             raise ConfigError(
-                f"study {study!r} has no stored objective (it was run with a lambda or an "
-                "objective defined interactively); give one: --objective module:function"
+                f"study {study!r} has no stored objective (it was run with a lambda, or with "
+                "an objective defined interactively, in python -c or in a script read from "
+                "stdin); give one: --objective module:function"
             )
         objective = load_objective(spec["objective"])
     elif isinstance(objective, str):

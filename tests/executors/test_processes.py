@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 import tunelab as tl
-from tunelab.errors import ConfigError, SpaceError
+from tunelab.errors import ConfigError, SpaceError, WorkerStartError
 from tunelab.executors.processes import ProcessExecutor, _gpu_groups
 
 from . import objectives
@@ -114,8 +114,9 @@ def test_an_objective_workers_cannot_import_stops_the_study_with_the_reason(tmp_
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     study = tl.create_study(storage=":memory:")
-    with pytest.raises(ConfigError, match="a worker process cannot load the objective"):
+    with pytest.raises(WorkerStartError, match="a worker process cannot load the objective") as e:
         study.optimize(
             module.objective, max_trials=3, executor="processes", n_workers=1, quiet=True
         )
-    assert "No module named 'not_on_any_path_xyz'" in (study.trials[0].error or "")
+    assert "No module named 'not_on_any_path_xyz'" in str(e.value)
+    assert not [t for t in study.trials if t.counts_toward_budget]  # not the trial's fault

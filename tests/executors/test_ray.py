@@ -61,6 +61,13 @@ def test_a_dead_actor_fails_its_trial_and_the_study_goes_on(local_ray):
 def test_lambdas_travel_to_ray(local_ray):
     study = tl.create_study(storage=":memory:")
     study.optimize(
-        lambda t: t.hp.Float("x", 0.0, 1.0), max_trials=3, executor="ray", n_workers=2, quiet=True
+        lambda t: {"value": 2 * t.hp.Float("x", 0.0, 1.0), "pid": os.getpid()},
+        max_trials=3,
+        executor="ray",
+        n_workers=2,
+        quiet=True,
     )
-    assert len(study.trials) == 3
+    trials = study.trials
+    assert [t.status for t in trials] == [tl.TrialStatus.COMPLETED] * 3
+    assert [t.value for t in trials] == [2 * t.params["x"] for t in trials]
+    assert os.getpid() not in {t.metrics["pid"] for t in trials}  # ran in Ray actors

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import pytest
-
 from tests.schedulers.helpers import make_record, no_epoch_twice
 from tunelab.budget import Budget
 from tunelab.schedulers.base import value_at
 from tunelab.schedulers.bohb import BOHBScheduler, project_history
 from tunelab.schedulers.hyperband import hyperband_shapes
-from tunelab.searchers import SEARCHERS
 from tunelab.searchers.base import History, Proposal
+from tunelab.searchers.encoding import SpaceEncoding
 from tunelab.searchers.random import RandomSearcher
 from tunelab.searchers.sobol import SobolSearcher
 from tunelab.space import Float, Space
@@ -101,10 +99,15 @@ def test_bohb_with_sobol_runs_the_hyperband_plan(run_curves):
     assert len(run.study.trials) == plan.total_trials
 
 
-@pytest.mark.skipif("tpe" not in SEARCHERS, reason="the tpe searcher comes with issue 3")
-def test_bohb_with_tpe(run_curves):
+def test_bohb_with_tpe_fits_tpe_once_its_initial_design_is_done(run_curves):
     run = run_curves({"name": "bohb", "max_epochs": 9, "seed": 0}, searcher="tpe", max_epochs=120)
     assert run.usage.epochs <= 120 and no_epoch_twice(run.task.trained)
+    trials = run.study.trials
+    n_initial = run.study.searcher.initial_design_size(SpaceEncoding(run.study.space))
+    assert all("sobol_index" in t.meta for t in trials[:n_initial])
+    # A proposal of the fitted model carries its score; the design's carry a Sobol index.
+    modelled = [t.number for t in trials if "log_l_over_g" in t.meta]
+    assert len(modelled) >= 3 and min(modelled) >= n_initial
 
 
 def test_state_round_trip():

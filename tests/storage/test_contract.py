@@ -1107,21 +1107,28 @@ def test_study_user_attrs_can_be_added(storage: Storage, study_name: NameFactory
 def test_leases_expire_unless_renewed(storage: Storage, study_name: NameFactory) -> None:
     import time
 
+    # Each expected outcome either follows from clocks measured around the calls or has
+    # a whole lease (2 s) of slack, so a loaded machine cannot change it.
+    lease = 2.0
     study = new_study(storage, study_name("lease"))
     quiet, busy = new_trial(storage, study), new_trial(storage, study)
     waiting = new_trial(storage, study, status=TrialStatus.WAITING)
-    assert abs(storage.now() - time.time()) < 5
+    created = storage.now()
+    assert abs(created - time.time()) < 5
     assert storage.expired_trials(study.study_id, lease_seconds=60) == []
-    time.sleep(0.3)
+    while storage.now() <= created + lease:  # neither was renewed since it started
+        time.sleep(0.05)
+    expired = storage.expired_trials(study.study_id, lease_seconds=lease)
+    assert sorted(t.number for t in expired) == [quiet.number, busy.number]
     storage.renew_leases([busy.trial_id])
     storage.add_report(quiet.trial_id, 1, {"loss": 1.0})  # a report renews a lease too
-    time.sleep(0.3)
-    storage.renew_leases([busy.trial_id])
-    expired = storage.expired_trials(study.study_id, lease_seconds=0.45)
-    assert [t.number for t in expired] == []
-    time.sleep(0.5)
-    storage.renew_leases([busy.trial_id])
-    expired = storage.expired_trials(study.study_id, lease_seconds=0.45)
+    expired = storage.expired_trials(study.study_id, lease_seconds=lease)
+    assert expired == []
+    deadline = time.monotonic() + 120
+    while not expired and time.monotonic() < deadline:  # until the quiet one lapses
+        time.sleep(0.05)
+        storage.renew_leases([busy.trial_id])
+        expired = storage.expired_trials(study.study_id, lease_seconds=lease)
     assert [t.number for t in expired] == [quiet.number]
     assert expired[0].reports[0].metrics == {"loss": 1.0}
     assert waiting.number not in [t.number for t in expired]

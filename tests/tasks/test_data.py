@@ -137,9 +137,23 @@ def test_parts_are_read_only() -> None:
 
 
 def test_find_overlaps_reports_every_pair() -> None:
-    overlaps = find_overlaps(load_digits_splits())
-    assert set(overlaps) == {"train/val", "train/test", "val/test"}
-    assert all(isinstance(n, int) and n >= 0 for n in overlaps.values())
+    """Each pair gets its own count: the rows of the second part found in the first."""
+
+    def rows(*values: int) -> np.ndarray:
+        return np.array(values, dtype=np.float32).reshape(-1, 1)
+
+    def labels(n: int) -> np.ndarray:
+        return np.zeros(n, dtype=np.int64)
+
+    splits = DatasetSplits(
+        "pairs",
+        x_train=rows(0, 1, 2, 3, 4),
+        y_train=labels(5),
+        x_val=rows(0, 1, 5, 6),  # 2 rows of train
+        y_val=labels(4),
+        test=SealedTestSet(rows(2, 5, 6, 6, 7), labels(5)),  # 1 row of train, 3 of val
+    )
+    assert find_overlaps(splits) == {"train/val": 2, "train/test": 1, "val/test": 3}
 
 
 def test_find_overlaps_reads_test_without_opening_the_seal() -> None:

@@ -5,7 +5,9 @@ interrupted comparison holds balanced partial results and a noisy machine slows 
 strategy alike. A run that has its result stored is skipped; an unfinished one is
 continued (its study resumes where it stopped); a missing one is started. A run that
 fails (an error out of the study, too many failed trials in a row, no trial completed)
-is recorded as failed with its error, and the comparison goes on.
+is recorded as failed with its error, and the comparison goes on. An error that is not
+the strategy's fault (:class:`~tunelab.errors.EnvironmentFault`: data that cannot be
+read, storage unavailable) stops the comparison instead; rerunning continues it.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from tunelab.compare.results import (
     load_comparison,
 )
 from tunelab.compare.trace import Session
-from tunelab.errors import ConfigError, StorageError, TunelabError
+from tunelab.errors import ConfigError, EnvironmentFault, TunelabError
 from tunelab.storage import Storage, StudyRecord, make_storage
 from tunelab.study import Study, create_study
 from tunelab.tasks.base import Task
@@ -241,8 +243,10 @@ class ComparisonRunner:
                 quiet=True,
             )
             self._evaluate(study, task, result)
-        except StorageError:
-            raise  # nothing can be recorded; stop the comparison
+        except EnvironmentFault:
+            # Unreadable data, unavailable storage, a worker that cannot start: not the
+            # strategy's fault. Stop the comparison; rerunning after the fix continues.
+            raise
         except Exception as exc:
             result["error"] = f"{type(exc).__name__}: {exc}"
             result["traceback"] = traceback.format_exc()

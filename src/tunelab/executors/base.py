@@ -7,6 +7,11 @@ given with the job (directly for inline execution, over a connection otherwise).
 
 :func:`run_trial` is what every executor runs for one job, wherever it runs: it calls
 the objective and turns its return value or exception into a :class:`TrialEnded`.
+
+At the study's time limit (``max_seconds``) running trials are ended, not awaited:
+executors that run them elsewhere end their workers (:meth:`Executor.end_running`),
+and one that runs them in the study's own thread interrupts the objective at the
+deadline it was given (:meth:`Executor.set_deadline`).
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 
 from tunelab.configurable import Configurable
-from tunelab.errors import SpaceError
+from tunelab.errors import EnvironmentFault, SpaceError
+from tunelab.executors.time_limit import Interruption, TimeLimitReached
 from tunelab.space import Config, Space
 from tunelab.storage.artifacts import ArtifactStore, CheckpointRef, TrialCheckpoints
 from tunelab.storage.base import TrialOutcome
@@ -111,12 +117,40 @@ class Executor(Configurable, ABC):
     def shutdown(self) -> None:
         """Stop workers and release resources."""
 
+    def end_running(self) -> list[int]:
+        """End every running trial now (the study's time limit passed): stop their
+        workers. Returns the numbers of the trials ended; ``poll`` does not return them.
+        Executors that run trials in the study's own thread have none running between
+        polls, and interrupt them at the deadline instead (:meth:`set_deadline`)."""
+        return []
 
-def run_trial(objective: Objective, job: TrialJob, channel: TrialChannel) -> TrialEnded:
-    """Run one trial to its end and describe how it ended (never raises for the objective)."""
+    def set_deadline(self, deadline: float | None) -> None:
+        """When a trial runs in the study's own thread (inside ``poll``): interrupt it
+        if it still runs at ``deadline`` (a ``time.monotonic()`` value; None: never)."""
+
+
+def run_trial(
+    objective: Objective, job: TrialJob, channel: TrialChannel, *, deadline: float | None = None
+) -> TrialEnded:
+    """Run one trial to its end and describe how it ended (never raises for the objective).
+
+    ``deadline`` (a ``time.monotonic()`` value) interrupts the objective if it still runs
+    then, when it runs in the main thread (see :mod:`tunelab.executors.time_limit`).
+    """
+    interruption = None
+    if deadline is not None and Interruption.possible():
+        interruption = Interruption(deadline)
+        channel = interruption.channel(channel)
     trial = job.trial(channel)
     try:
-        result = objective(trial)
+        if interruption is None:
+            result = objective(trial)
+        else:
+            result = interruption.run(lambda: objective(trial))
+    except TimeLimitReached:
+        reported = bool(trial.last_metrics())
+        outcome = time_limit_outcome(reported, trial.best_reported(), job.metric)
+        return TrialEnded(job.number, outcome, trial.params)
     except TrialPruned:
         value = trial.best_reported()
         outcome = TrialOutcome(
@@ -134,6 +168,10 @@ def run_trial(objective: Objective, job: TrialJob, channel: TrialChannel) -> Tri
             failure=FailureKind.INTERRUPTED,
         )
         return TrialEnded(job.number, outcome, trial.params, fatal=exc)
+    except EnvironmentFault as exc:
+        # Unreadable data or unavailable storage would fail every configuration alike:
+        # stop the study with the reason, and charge nothing to this configuration.
+        return TrialEnded(job.number, environment_fault_outcome(exc), trial.params, fatal=exc)
     except Exception as exc:
         outcome = TrialOutcome(
             TrialStatus.FAILED,
@@ -146,6 +184,31 @@ def run_trial(objective: Objective, job: TrialJob, channel: TrialChannel) -> Tri
         fatal = exc if isinstance(exc, SpaceError) else None
         return TrialEnded(job.number, outcome, trial.params, fatal=fatal)
     return TrialEnded(job.number, outcome_from_result(result, trial, job.metric), trial.params)
+
+
+def environment_fault_outcome(exc: BaseException) -> TrialOutcome:
+    """A trial stopped by an error that is not its configuration's fault (see
+    :class:`~tunelab.errors.EnvironmentFault`): not charged, run again on the next run."""
+    return TrialOutcome(
+        TrialStatus.FAILED,
+        error=f"{type(exc).__name__}: {exc}",
+        traceback="".join(tb.format_exception(exc)) if exc.__traceback__ else None,
+        failure=FailureKind.ENVIRONMENT_ERROR,
+    )
+
+
+def time_limit_outcome(reported: bool, value: float | None, metric: str) -> TrialOutcome:
+    """A trial ended by the study's time limit: PRUNED with its best reported value once
+    it has reported (like a trial stopped by the epoch limit), else interrupted (not
+    charged; its configuration runs again when the study continues)."""
+    if reported:
+        metrics = {metric: value} if value is not None else {}
+        return TrialOutcome(TrialStatus.PRUNED, value=value, metrics=metrics)
+    return TrialOutcome(
+        TrialStatus.FAILED,
+        error="interrupted: the study's time limit (max_seconds) passed before it reported",
+        failure=FailureKind.INTERRUPTED,
+    )
 
 
 class ReportedValues(Protocol):

@@ -42,6 +42,12 @@ class FailFastExecutor(Executor):
     def shutdown(self) -> None:
         self.inner.shutdown()
 
+    def end_running(self) -> list[int]:
+        return self.inner.end_running()
+
+    def set_deadline(self, deadline: float | None) -> None:
+        self.inner.set_deadline(deadline)
+
     def poll(self, timeout: float | None = None) -> list[TrialEnded]:
         events = self.inner.poll(timeout)
         out = []

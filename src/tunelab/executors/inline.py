@@ -1,4 +1,8 @@
-"""Inline execution: one trial at a time, in the study's own process and thread."""
+"""Inline execution: one trial at a time, in the study's own process and thread.
+
+At the study's time limit the running trial is interrupted by a timer (see
+:mod:`tunelab.executors.time_limit`).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ class InlineExecutor(Executor):
 
     def __init__(self) -> None:
         self._queue: deque[tuple[TrialJob, Objective, TrialChannel]] = deque()
+        self._deadline: float | None = None
 
     def capacity(self) -> int:
         return 0 if self._queue else 1
@@ -26,7 +31,10 @@ class InlineExecutor(Executor):
         if not self._queue:
             return []
         job, objective, channel = self._queue.popleft()
-        return [run_trial(objective, job, channel)]
+        return [run_trial(objective, job, channel, deadline=self._deadline)]
+
+    def set_deadline(self, deadline: float | None) -> None:
+        self._deadline = deadline
 
     def running(self) -> int:
         return len(self._queue)

@@ -8,7 +8,10 @@ and on GPU machines its devices through ``CUDA_VISIBLE_DEVICES``: ``gpus_per_tri
 gives each worker a GPU, ``0.5`` packs two workers on each GPU.
 
 A worker that dies (segfault, ``os._exit``, the out-of-memory killer) leaves its trial
-FAILED with the reason; a fresh worker takes its slot and the study goes on.
+FAILED with the reason; a fresh worker takes its slot and the study goes on. A worker that
+cannot start or cannot load the objective stops the study with a
+:class:`~tunelab.errors.WorkerStartError` saying how to fix it, and charges no trial (see
+:mod:`tunelab.executors.spawn_check`). Workers end quietly when their driver is gone.
 """
 
 from __future__ import annotations
@@ -20,14 +23,22 @@ import pickle
 import shutil
 import signal
 import subprocess
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from tunelab.errors import ConfigError
-from tunelab.executors.base import Executor, Objective, TrialEnded, TrialJob, run_trial
+from tunelab.errors import ConfigError, WorkerStartError
+from tunelab.executors.base import (
+    Executor,
+    Objective,
+    TrialEnded,
+    TrialJob,
+    environment_fault_outcome,
+    run_trial,
+)
 from tunelab.executors.remote import (
     ChannelProxy,
     answer,
@@ -36,8 +47,12 @@ from tunelab.executors.remote import (
     lost_worker_outcome,
     thread_environment,
 )
-from tunelab.storage.base import TrialOutcome
-from tunelab.trial import FailureKind, TrialChannel, TrialStatus
+from tunelab.executors.spawn_check import (
+    cannot_load_message,
+    main_script_problem,
+    start_failure_message,
+)
+from tunelab.trial import TrialChannel
 
 
 class _PipeChannel(ChannelProxy):
@@ -45,8 +60,11 @@ class _PipeChannel(ChannelProxy):
         self._conn = conn
 
     def call(self, method: str, *args: Any) -> Any:
-        self._conn.send(("call", method, args))
-        kind, value = self._conn.recv()
+        try:
+            self._conn.send(("call", method, args))
+            kind, value = self._conn.recv()
+        except (EOFError, OSError):  # the driver is gone: end this worker quietly
+            raise SystemExit(0) from None
         if kind == "error":
             raise value
         return value
@@ -57,40 +75,54 @@ def _worker_main(conn: Connection, environment: dict[str, str]) -> None:
     os.environ.update(environment)
     # Ctrl-C reaches the whole process group; the driver decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_driver()
     channel = _PipeChannel(conn)
     objectives: dict[int, Objective] = {}
-    while True:
-        try:
+    try:
+        conn.send(("ready",))  # started: what fails from now on is not the start-up
+        while True:
             message = conn.recv()
-        except (EOFError, OSError):  # the driver is gone
-            return
-        if message[0] == "stop":
-            return
-        _, job, key, payload = message
-        if payload is not None:
+            if message[0] == "stop":
+                return
+            _, job, key, payload = message
+            if payload is not None:
+                try:
+                    objectives[key] = pickle.loads(payload)
+                except Exception as exc:  # the objective's module does not import here
+                    conn.send(("unloadable", key, f"{type(exc).__name__}: {exc}"))
+                    continue
+            apply_thread_limit()
+            ended = run_trial(objectives[key], job, channel)
             try:
-                objectives[key] = pickle.loads(payload)
-            except Exception as exc:  # the objective's module does not import here
-                conn.send(("ended", _cannot_load(job, exc)))
-                continue
-        apply_thread_limit()
-        ended = run_trial(objectives[key], job, channel)
-        try:
-            conn.send(("ended", ended))
-        except (pickle.PicklingError, TypeError, AttributeError):
-            # An exception the objective raised may not pickle; keep its text.
-            fatal = RuntimeError(repr(ended.fatal)) if ended.fatal is not None else None
-            conn.send(("ended", TrialEnded(ended.number, ended.outcome, ended.params, fatal)))
+                conn.send(("ended", ended))
+            except (pickle.PicklingError, TypeError, AttributeError):
+                # An exception the objective raised may not pickle; keep its text.
+                fatal = RuntimeError(repr(ended.fatal)) if ended.fatal is not None else None
+                conn.send(("ended", TrialEnded(ended.number, ended.outcome, ended.params, fatal)))
+    except (EOFError, OSError):  # the driver is gone
+        return
 
 
-def _cannot_load(job: TrialJob, exc: Exception) -> TrialEnded:
-    """Every trial would fail the same way: fail this one and stop the study."""
-    message = (
-        f"a worker process cannot load the objective ({type(exc).__name__}: {exc}); "
-        "define it in a module the workers can import"
-    )
-    outcome = TrialOutcome(TrialStatus.FAILED, error=message, failure=FailureKind.OBJECTIVE_ERROR)
-    return TrialEnded(job.number, outcome, {}, fatal=ConfigError(message))
+def _exit_with_driver() -> None:
+    """End this process as soon as its driver is gone (killed, say), even in the middle
+    of a trial: nobody would receive the result, and the driver's next run redoes it."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        wait([sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="tunelab-driver-watch", daemon=True).start()
+
+
+def _start_failed(number: int, reason: str) -> TrialEnded:
+    """A worker could not start or load the objective: not the trial's fault, so it is
+    stored uncharged, and the study stops with the reason."""
+    error = WorkerStartError(reason)
+    return TrialEnded(number, environment_fault_outcome(error), fatal=error)
 
 
 @dataclass(eq=False)
@@ -102,6 +134,7 @@ class _Worker:
     number: int | None = None
     channel: TrialChannel | None = None
     objectives: set[int] = field(default_factory=set)
+    ready: bool = False  # it started and can take objectives
 
 
 class ProcessExecutor(Executor):
@@ -128,9 +161,13 @@ class ProcessExecutor(Executor):
         self.gpus_per_trial = gpus_per_trial
         self.gpus = list(gpus) if gpus is not None else None
         self._slots = self._plan_slots()
+        problem = main_script_problem(self.name)
+        if problem is not None:
+            raise WorkerStartError(problem)
         self._workers: list[_Worker] = []
         self._context = multiprocessing.get_context("spawn")
         self._payloads: dict[int, bytes] = {}
+        self._objectives: dict[int, Objective] = {}  # for messages about a payload
 
     # -- resources --------------------------------------------------------------------
     def _plan_slots(self) -> list[dict[str, str]]:
@@ -176,6 +213,7 @@ class ProcessExecutor(Executor):
                         "executor 'processes' runs the objective in other processes, so it "
                         f"must be picklable (a module-level function or a Task): {exc}"
                     ) from None
+                self._objectives[key] = objective
             payload = self._payloads[key]
             worker.objectives.add(key)
         worker.number, worker.channel = job.number, channel
@@ -203,9 +241,18 @@ class ProcessExecutor(Executor):
     def _serve(self, worker: _Worker) -> TrialEnded | None:
         """Answer the worker's requests until its pipe is drained; its TrialEnded if it ended."""
         assert worker.number is not None and worker.channel is not None
+        number = worker.number
         try:
             while worker.conn.poll():
                 message = worker.conn.recv()
+                if message[0] == "ready":
+                    worker.ready = True
+                    continue
+                if message[0] == "unloadable":  # shutdown() stops the worker, now idle
+                    worker.number = worker.channel = None
+                    _, key, error = message
+                    objective = self._objectives.get(key)
+                    return _start_failed(number, cannot_load_message(objective, error))
                 if message[0] == "ended":
                     worker.number = worker.channel = None
                     ended: TrialEnded = message[1]
@@ -217,8 +264,12 @@ class ProcessExecutor(Executor):
         if worker.process.is_alive():
             return None
         worker.process.join(timeout=5)
-        number = worker.number
-        assert number is not None
+        exitcode = worker.process.exitcode
+        if not worker.ready and exitcode is not None and exitcode > 0:
+            # An error while starting (not a signal): every worker would die the same way.
+            worker.number = worker.channel = None
+            self._replace(worker)
+            return _start_failed(number, start_failure_message(describe_exit(exitcode)))
         worker.number = worker.channel = None
         self._replace(worker)
         process = worker.process
@@ -239,6 +290,19 @@ class ProcessExecutor(Executor):
                 worker.process.join(timeout=5)
             worker.conn.close()
         self._workers = []
+
+    def end_running(self) -> list[int]:
+        """Kill the workers that run a trial (the time limit passed); fresh ones take
+        their slots if the study goes on."""
+        ended = []
+        for worker in [w for w in self._workers if w.number is not None]:
+            assert worker.number is not None
+            ended.append(worker.number)
+            worker.process.kill()
+            worker.process.join(timeout=5)
+            worker.number = worker.channel = None
+            self._replace(worker)
+        return ended
 
     # -- workers ----------------------------------------------------------------------
     def _start(self, slot: int) -> _Worker:

@@ -8,7 +8,8 @@ The driver keeps the storage, the searcher and the scheduler. A trial's channel 
 (its reports, a parameter the proposal did not cover) travel through Ray queues
 (``ray.util.queue``) and are answered by the driver, so every report is stored before
 ``trial.report`` returns on whichever node the trial runs. An actor that dies leaves its
-trial FAILED with the reason and is replaced. Ray is an optional extra:
+trial FAILED with the reason and is replaced; at the study's time limit the actors
+still running a trial are killed. Ray is an optional extra:
 ``pip install 'tunelab[ray]'``.
 
 When tunelab starts Ray itself, workers get the driver's ``sys.path`` (so objectives
@@ -111,6 +112,7 @@ class RayExecutor(Executor):
         self._requests: Any = None
         self._objective_refs: dict[int, Any] = {}
         self._actor_class: Any = None
+        self._next_index = 0
         self._size = n_workers
 
     # -- start-up -----------------------------------------------------------------------
@@ -170,9 +172,9 @@ class RayExecutor(Executor):
         ray = self._started()
         actor = next((a for a in self._actors if a.number is None), None)
         if actor is None:
-            used = {a.index for a in self._actors}
-            index = next(i for i in range(len(self._actors) + 1) if i not in used)
-            actor = self._new_actor(index)
+            # A fresh index each time: a killed actor's last request may still be queued.
+            actor = self._new_actor(self._next_index)
+            self._next_index += 1
             self._actors.append(actor)
         key = id(objective)
         if key not in self._objective_refs:
@@ -199,8 +201,9 @@ class RayExecutor(Executor):
                 if time.monotonic() >= deadline:
                     return []
                 continue
-            actor = next(a for a in self._actors if a.index == index)
-            assert actor.channel is not None
+            actor = next((a for a in self._actors if a.index == index), None)
+            if actor is None or actor.channel is None:  # its actor was killed since
+                continue
             actor.responses.put(answer(actor.channel, method, args))
 
     def _collect(self, actor: _Actor) -> TrialEnded:
@@ -214,6 +217,17 @@ class RayExecutor(Executor):
         except ray.exceptions.RayActorError as exc:
             self._actors.remove(actor)
             return TrialEnded(number, lost_worker_outcome(f"its Ray actor died: {exc}"))
+
+    def end_running(self) -> list[int]:
+        """Kill the actors that run a trial (the time limit passed); the study replaces
+        them with fresh ones if it goes on."""
+        ended = []
+        for actor in [a for a in self._actors if a.number is not None]:
+            assert actor.number is not None
+            ended.append(actor.number)
+            self._ray.kill(actor.handle)
+            self._actors.remove(actor)
+        return ended
 
     def shutdown(self) -> None:
         if self._ray is None:

@@ -38,11 +38,14 @@ def default_storage_url() -> str:
     return "sqlite:///" + str(Path.cwd() / DEFAULT_STORAGE_FILE)
 
 
-def make_storage(storage: str | Path | Storage | None) -> Storage:
+def make_storage(storage: str | Path | Storage | None, *, read_only: bool = False) -> Storage:
     """Open a storage from a URL, a file path, ``":memory:"`` or None (the default file).
 
     SQLite URLs and bare paths are made absolute, so the study stays in the same file
-    whatever the working directory later becomes.
+    whatever the working directory later becomes. ``read_only=True`` opens an existing
+    storage for reading: nothing is created or written, no lock is waited for, and a
+    write raises StorageReadOnlyError (a SQLite file on a location this process cannot
+    write is opened so anyway). A Storage instance is returned as it is.
     """
     if isinstance(storage, Storage):
         return storage
@@ -62,9 +65,12 @@ def make_storage(storage: str | Path | Storage | None) -> Storage:
                 "postgresql+psycopg://..., or ':memory:'"
             )
     elif text.startswith("sqlite:///") and not text.startswith("sqlite:////"):
-        relative = text[len("sqlite:///") :]
+        relative, query = text[len("sqlite:///") :], ""
+        if "?" in relative:
+            relative, query = relative.split("?", 1)
+            query = "?" + query
         if relative and relative != ":memory:":
-            text = "sqlite:///" + str(Path(relative).expanduser().resolve())
+            text = "sqlite:///" + str(Path(relative).expanduser().resolve()) + query
     from tunelab.storage.sql import SqlStorage
 
-    return SqlStorage(text)
+    return SqlStorage(text, read_only=read_only)

@@ -142,7 +142,7 @@ def default_artifact_root(storage: Storage) -> Path:
     if url == ":memory:" or url.rstrip("/") in ("sqlite:", "sqlite:///:memory:"):
         return _memory_root(storage)
     if url.startswith("sqlite:///"):
-        db = Path(url[len("sqlite:///") :])
+        db = Path(url[len("sqlite:///") :].partition("?")[0])  # without ?lock_timeout=...
         return db.with_name(db.name + ".artifacts")
     env = os.environ.get(ARTIFACTS_ENV)
     return Path(env).expanduser().resolve() if env else Path.cwd() / "tunelab-artifacts"

@@ -117,6 +117,9 @@ class Storage(ABC):
     """Where studies, trials and reports live. See the module docstring for the contract."""
 
     url: str
+    read_only: bool = False
+    """Whether every write raises StorageReadOnlyError (opened for reading, or on a
+    location that cannot be written)."""
 
     # -- studies ----------------------------------------------------------------------
     @abstractmethod

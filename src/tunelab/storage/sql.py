@@ -1,11 +1,17 @@
 """SQL storage through SQLAlchemy Core: SQLite (default, embedded) and PostgreSQL.
 
 SQLite runs in WAL mode with ``synchronous=NORMAL``: a commit survives the process
-being killed (not a power cut), and readers never block the writer. Write
-transactions start with ``BEGIN IMMEDIATE`` so concurrent writers queue instead of
-failing on a lock upgrade. A schema-version table guards every database: a file that
-is not SQLite, a SQLite database of another program, or a newer schema is refused
-with a clear error before anything is written.
+being killed (not a power cut), and readers never block the writer nor wait for it.
+Write transactions start with ``BEGIN IMMEDIATE`` so concurrent writers queue instead
+of failing on a lock upgrade; a lock held longer than SQLite's busy timeout is waited
+out with retries up to a total wait (see :mod:`tunelab.storage.sqlite`). A
+schema-version table guards every database: a file that is not SQLite, a SQLite
+database of another program, or a newer schema is refused with a clear error before
+anything is written, and without a file created beside it.
+
+A read-only storage (``read_only=True``, or a SQLite file on a location this process
+cannot write) reads without ever taking a write lock and refuses writes with
+StorageReadOnlyError.
 """
 
 from __future__ import annotations
@@ -22,9 +28,15 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 
-from tunelab.errors import DuplicateStudyError, StorageError, StudyNotFoundError
+from tunelab.errors import (
+    DuplicateStudyError,
+    StorageError,
+    StorageLockedError,
+    StorageReadOnlyError,
+    StudyNotFoundError,
+)
 from tunelab.space import Config
 from tunelab.storage.base import (
     FinishedTrialError,
@@ -35,6 +47,14 @@ from tunelab.storage.base import (
     StudyUpdate,
     TrialOutcome,
     json_attr_value,
+)
+from tunelab.storage.sqlite import (
+    LockWait,
+    begin_immediate,
+    connector,
+    create_file,
+    peek,
+    read_only_reason,
 )
 from tunelab.trial import FailureKind, Report, TrialRecord, TrialStatus
 
@@ -132,15 +152,37 @@ class SqlStorage(Storage):
 
     ``sqlite:///path/to/file.db`` (created if missing) or
     ``postgresql+psycopg://user:pass@host/db`` (the database must exist).
+
+    ``read_only=True`` opens an existing storage for reading only: nothing is created or
+    written, and no write lock is ever taken. A SQLite file on a location this process
+    cannot write is opened so whatever ``read_only`` says. ``busy_timeout`` and
+    ``lock_timeout`` (seconds; SQLite only, also URL options: ``?lock_timeout=60``) bound
+    how long a write waits for another process's lock: one attempt, and all of them.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        read_only: bool = False,
+        busy_timeout: float | None = None,
+        lock_timeout: float | None = None,
+    ) -> None:
         self.url = url
+        self.read_only = read_only
+        self._read_only_reason = "it was opened read-only"
         try:
             parsed = make_url(url)
         except ArgumentError as exc:
             raise StorageError(f"cannot read storage URL {url!r}: {exc}") from None
         self._dialect = parsed.get_backend_name()
+        self._lock_wait = LockWait()
+        if self._dialect == "sqlite":
+            self._lock_wait = LockWait.from_options(
+                {k: str(v) for k, v in parsed.query.items()},
+                busy_timeout=busy_timeout,
+                lock_timeout=lock_timeout,
+            )
         self._engine = self._create_engine(url)
         try:
             self._init_schema()
@@ -159,6 +201,7 @@ class SqlStorage(Storage):
         parsed = make_url(url)
         if self._dialect == "sqlite":
             database = parsed.database
+            where = url
             if database in (None, "", ":memory:"):
                 engine = sa.create_engine(
                     "sqlite://",
@@ -167,61 +210,103 @@ class SqlStorage(Storage):
                 )
             else:
                 path = Path(database).expanduser()
-                _check_sqlite_file(path)
-                path.parent.mkdir(parents=True, exist_ok=True)
+                where = str(path)
+                self._open_file(path)
                 engine = sa.create_engine(
-                    url, connect_args={"timeout": 60, "check_same_thread": False}
+                    parsed.set(query={}),
+                    creator=connector(path, self._lock_wait, read_only=self.read_only),
                 )
-            _configure_sqlite(engine)
+            _configure_sqlite(engine, self._lock_wait, where=where, read_only=self.read_only)
             return engine
         if self._dialect == "postgresql":
+            driver = parsed.get_driver_name()
+            use_psycopg = (
+                f"the storage URL asks for the PostgreSQL driver {driver}, but tunelab talks "
+                "to PostgreSQL through psycopg: use postgresql+psycopg://... and "
+                "pip install 'tunelab[postgres]'"
+            )
+            if driver in ("asyncpg", "psycopg_async"):  # async drivers do not fit its engine
+                raise StorageError(use_psycopg)
             try:
                 return sa.create_engine(url, pool_pre_ping=True)
             except ModuleNotFoundError as exc:
+                if driver != "psycopg":
+                    raise StorageError(f"{use_psycopg} ({exc.name} is not installed)") from None
                 raise StorageError(
-                    f"PostgreSQL storage needs a driver ({exc.name} is not installed): "
-                    "pip install 'tunelab[postgres]'"
+                    f"PostgreSQL storage needs the psycopg driver ({exc.name} is not "
+                    "installed): pip install 'tunelab[postgres]'"
                 ) from None
         raise StorageError(
             f"unsupported storage URL {url!r}: use sqlite:///FILE, postgresql+psycopg://..., "
             "or ':memory:'"
         )
 
+    def _open_file(self, path: Path) -> None:
+        """Create the SQLite file (unless read-only) or check it; learn if it is read-only."""
+        if not path.exists() and not path.is_symlink():
+            if self.read_only:
+                raise StorageError(f"no tunelab storage at {path}")
+            try:
+                create_file(path, _build_new_file)
+            except StorageReadOnlyError:
+                raise
+            except (DatabaseError, StorageError, OSError) as exc:
+                raise StorageError(
+                    f"cannot create {path}: {_failure_text(exc)}; nothing was left on disk"
+                ) from None
+        _check_sqlite_file(path)
+        reason = read_only_reason(path)
+        if reason is not None:
+            self.read_only, self._read_only_reason = True, reason
+
     def _init_schema(self) -> None:
-        with self._write() as conn:
-            tables = set(sa.inspect(conn).get_table_names())
-            ours = {t.name for t in metadata.sorted_tables}
-            if schema_table.name in tables:
-                version = conn.execute(sa.select(sa.func.max(schema_table.c.version))).scalar()
-                if version is None:
-                    raise StorageError(
-                        f"{self.url}: the tunelab schema table is empty; refusing it"
-                    )
-                if version > SCHEMA_VERSION:
-                    raise StorageError(
-                        f"{self.url} was written by a newer tunelab (schema version {version}); "
-                        f"this tunelab reads version {SCHEMA_VERSION}. Upgrade tunelab to open it"
-                    )
-                missing = ours - tables
-                if missing:
-                    raise StorageError(f"{self.url}: tunelab tables missing: {sorted(missing)}")
+        """Check the database's schema without a write lock; create it in a database
+        that has none yet (an empty file, a new PostgreSQL database)."""
+        with self._read() as conn:
+            if self._schema_ready(conn):
                 return
-            if tables & ours:
+        if self.read_only:
+            raise StorageError(f"{self.url} holds no tunelab storage (no tunelab tables)")
+        with self._write() as conn:
+            if not self._schema_ready(conn):
+                _create_schema(conn)
+
+    def _schema_ready(self, conn: Connection) -> bool:
+        """Whether the tunelab tables are there (False: the database is empty); raises
+        for a database that is not a tunelab storage or is one of a newer version."""
+        tables = set(sa.inspect(conn).get_table_names())
+        ours = {t.name for t in metadata.sorted_tables}
+        if schema_table.name in tables:
+            version = conn.execute(sa.select(sa.func.max(schema_table.c.version))).scalar()
+            if version is None:
+                raise StorageError(f"{self.url}: the tunelab schema table is empty; refusing it")
+            if version > SCHEMA_VERSION:
                 raise StorageError(
-                    f"{self.url} has tunelab tables but no schema version; refusing to use it"
+                    f"{self.url} was written by a newer tunelab (schema version {version}); "
+                    f"this tunelab reads version {SCHEMA_VERSION}. Upgrade tunelab to open it"
                 )
-            if self._dialect == "sqlite" and tables:
-                raise StorageError(
-                    f"{self.url} is a SQLite database of another program (tables: "
-                    f"{', '.join(sorted(tables))}), not a tunelab storage; refusing to touch it"
-                )
-            metadata.create_all(conn)
-            conn.execute(
-                sa.insert(schema_table).values(version=SCHEMA_VERSION, created_at=time.time())
+            missing = ours - tables
+            if missing:
+                raise StorageError(f"{self.url}: tunelab tables missing: {sorted(missing)}")
+            return True
+        if tables & ours:
+            raise StorageError(
+                f"{self.url} has tunelab tables but no schema version; refusing to use it"
             )
+        if self._dialect == "sqlite" and tables:
+            raise StorageError(
+                f"{self.url} is a SQLite database of another program (tables: "
+                f"{', '.join(sorted(tables))}), not a tunelab storage; refusing to touch it"
+            )
+        return False
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
+        if self.read_only:
+            raise StorageReadOnlyError(
+                f"{self.url} is read-only ({self._read_only_reason}): tunelab can read it "
+                "but not change it"
+            )
         try:
             with self._engine.begin() as conn:
                 yield conn
@@ -244,6 +329,13 @@ class SqlStorage(Storage):
         """A failed statement as a StorageError: locked or unreachable, or a damaged file
         (SQLite reports damage only when it reads the damaged pages, long after opening)."""
         if isinstance(exc, OperationalError):
+            text = str(exc.orig)
+            if "locked" in text:
+                return StorageLockedError(
+                    f"{self.url}: the database is locked by another process ({text})"
+                )
+            if "readonly" in text:
+                return StorageReadOnlyError(f"{self.url} is read-only: {text}")
             return StorageError(f"{self.url}: {exc.orig}")
         return StorageError(f"{self.url}: {exc.orig}. The database may be corrupt")
 
@@ -709,7 +801,7 @@ def _check_sqlite_file(path: Path) -> None:
     """Refuse, without writing a byte, a file that is not a tunelab SQLite database.
 
     Runs before SQLAlchemy connects, because switching a database to WAL mode already
-    rewrites its header.
+    rewrites its header; it reads without creating a -wal or -shm file beside it.
     """
     if path.is_dir():
         raise StorageError(f"storage path {path} is a directory, not a SQLite file")
@@ -723,8 +815,7 @@ def _check_sqlite_file(path: Path) -> None:
             "refusing to open it (nothing was written)"
         )
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
+        with peek(path) as conn:
             tables = {
                 name
                 for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -734,8 +825,6 @@ def _check_sqlite_file(path: Path) -> None:
                 version = conn.execute(f"SELECT MAX(version) FROM {schema_table.name}").fetchone()[
                     0
                 ]
-        finally:
-            conn.close()
     except sqlite3.DatabaseError as exc:
         raise StorageError(
             f"cannot read {path}: {exc}. The file may be corrupt; nothing was written"
@@ -752,24 +841,60 @@ def _check_sqlite_file(path: Path) -> None:
         )
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _create_schema(conn: Connection) -> None:
+    metadata.create_all(conn)
+    conn.execute(sa.insert(schema_table).values(version=SCHEMA_VERSION, created_at=time.time()))
+
+
+def _build_new_file(path: Path) -> None:
+    """Write a complete, empty tunelab database at ``path`` (a new file)."""
+    engine = sa.create_engine("sqlite:///" + str(path), poolclass=NullPool)
+    _configure_sqlite(engine, LockWait(), where=str(path), read_only=False)
+    try:
+        with engine.begin() as conn:
+            _create_schema(conn)
+    finally:
+        engine.dispose()
+    # Closing the last connection moved the WAL into the file and removed it; a WAL left
+    # behind (its checkpoint failed) would hold the schema the file itself lacks.
+    if Path(f"{path}-wal").exists():
+        raise StorageError("the new database could not be moved out of its write-ahead log")
+
+
+def _failure_text(exc: BaseException) -> str:
+    """What SQLite or the OS said, without the temporary file's name."""
+    if isinstance(exc, DatabaseError):
+        return str(exc.orig)
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc.__cause__ or exc)
+
+
+def _configure_sqlite(engine: Engine, wait: LockWait, *, where: str, read_only: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control from the sqlite3 module so BEGIN IMMEDIATE is ours.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA busy_timeout=60000")
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout={wait.attempt_ms(wait.lock_timeout)}")
+            if read_only:
+                cursor.execute("PRAGMA query_only=ON")
+            else:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
             cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        read = conn.get_execution_options().get("tunelab_read", False)
-        conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
+        if read_only or conn.get_execution_options().get("tunelab_read", False):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            driver = conn.connection.driver_connection
+            assert isinstance(driver, sqlite3.Connection)
+            begin_immediate(driver, where, wait)
 
 
 def _study_from_row(row: Any) -> StudyRecord:

@@ -49,6 +49,7 @@ import tunelab as tl
 from tunelab.budget import counted_trials
 
 ROOT = Path(__file__).resolve().parent.parent
+EPOCH_SECONDS = 0.2  # three epochs per trial: kills land while trials run
 
 OBJECTIVE = """
 import time
@@ -132,7 +133,7 @@ def count(scenario: str, url: str, expected: int, seconds: float, name: str, not
 
 
 def write_run_config(folder: Path, name: str, url: str, trials: int, extra: str = "") -> Path:
-    (folder / "obj.py").write_text(OBJECTIVE.format(sleep=0.1))
+    (folder / "obj.py").write_text(OBJECTIVE.format(sleep=EPOCH_SECONDS))
     path = folder / f"{name}.yaml"
     path.write_text(
         f"study: {name}\nobjective: obj.py:objective\nmetric: loss\nsearcher: random\n"
@@ -160,7 +161,7 @@ def driver_kills(folder: Path, url: str, trials: int, rng: random.Random, kills:
     done = 0
     for _ in range(kills):
         proc = tunelab("run", config.name, "-q", cwd=folder)
-        time.sleep(rng.uniform(1.0, 3.0))
+        time.sleep(rng.uniform(2.0, 5.0))  # Python and the workers start in about 2 s
         if proc.poll() is not None:
             break
         workers = spawned_workers(proc.pid)
@@ -215,7 +216,7 @@ def shared_workers(
     folder: Path, url: str, trials: int, rng: random.Random, kills: int, label: str
 ) -> Row:
     name = f"shared_{label}_{os.getpid()}"
-    (folder / "obj.py").write_text(OBJECTIVE.format(sleep=0.1))
+    (folder / "obj.py").write_text(OBJECTIVE.format(sleep=EPOCH_SECONDS))
     tl.create_study(name, metric="loss", searcher="random", seed=0, storage=url)
     args = [
         *("worker", "--study", name, "--storage", url, "--objective", "obj.py:objective"),
@@ -306,7 +307,7 @@ def read_only_copy(folder: Path, source_db: Path, study: str, expected: int) -> 
     start = time.monotonic()
     copy_dir = folder / "readonly"
     copy_dir.mkdir()
-    for suffix in ("", "-wal"):  # a user copies what is there; the WAL holds recent commits
+    for suffix in ("", "-wal", "-shm"):  # a user copies what is there
         if Path(f"{source_db}{suffix}").exists():
             shutil.copy2(f"{source_db}{suffix}", copy_dir / f"study.db{suffix}")
     mounted = _mount_read_only(copy_dir)
@@ -453,7 +454,7 @@ def print_table(rows: list[Row]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--trials", type=int, default=16, help="max_trials of each study")
+    parser.add_argument("--trials", type=int, default=24, help="max_trials of each study")
     parser.add_argument("--kills", type=int, default=3, help="kill -9 per kill scenario")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lock-seconds", type=float, default=75.0)

@@ -143,3 +143,35 @@ def test_a_write_to_a_study_on_a_read_only_file_system_says_read_only(
     assert len(lines) == 1 and "read-only" in lines[0], result.stderr
     assert str(read_only.db) in lines[0]
     assert _unchanged(read_only.folder, before)
+
+
+def test_a_copy_with_its_wal_file_but_no_shm_file_is_read_with_every_commit(
+    tmp_path: Path,
+) -> None:
+    import tunelab as tl
+
+    live = tmp_path / "live" / "tunelab.db"
+    study = tl.create_study(STUDY, metric="loss", storage=live, seed=0)
+    study.optimize(lambda t: t.hp.Float("x", 0.0, 1.0), max_trials=N_TRIALS, quiet=True)
+    folder = tmp_path / "readonly"
+    folder.mkdir()
+    # Copied while the study is still open: its last commits are only in the -wal file.
+    shutil.copy2(live, folder / "tunelab.db")
+    shutil.copy2(f"{live}-wal", folder / "tunelab.db-wal")
+    study.storage.close()
+    prefix = _mount_prefix(folder)
+    if prefix is None:
+        if os.geteuid() == 0:
+            pytest.skip("as root, a read-only folder needs a read-only mount: unshare -rm failed")
+        prefix = []
+        folder.chmod(0o555)
+    try:
+        exported = ReadOnlyFolder(folder, prefix).run(
+            "-m", "tunelab.cli", "export", STUDY, "-s", str(folder / "tunelab.db"), cwd=tmp_path
+        )
+    finally:
+        folder.chmod(0o755)
+    assert exported.returncode == 0, exported.stderr
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert [row["status"] for row in rows] == ["completed"] * N_TRIALS
+    assert sorted(p.name for p in folder.iterdir()) == ["tunelab.db", "tunelab.db-wal"]

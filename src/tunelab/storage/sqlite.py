@@ -12,7 +12,8 @@
   (``query_only``), which removes the -wal/-shm files again when it closes; on a
   location this process cannot write, with ``mode=ro``, or as ``immutable`` when there is
   no -wal file (SQLite could not create the -shm file that a WAL database needs, and no
-  process can be writing to it).
+  process can be writing to it). A -wal file without its -shm file there (a copy of a
+  database that was still open) is read from a private snapshot of both files.
 - **Creating.** A new file is built under a temporary name beside it and linked into
   place complete, so a failure (a full disk) leaves nothing behind and two processes
   creating the same file never see half a database.
@@ -20,9 +21,12 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import shutil
 import sqlite3
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -149,9 +153,24 @@ def _uri(path: Path, query: str) -> str:
     return f"file:{quote(str(path.resolve()), safe='/')}?{query}"
 
 
+def _readable(path: Path) -> Path:
+    """``path``, or a private snapshot of it when SQLite cannot read it where it is: a
+    -wal file (recent commits) without its -shm file on a location that cannot be
+    written, where SQLite can neither create the -shm file nor skip the WAL."""
+    wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
+    if not wal.exists() or shm.exists() or _folder_read_only_reason(path.parent) is None:
+        return path
+    folder = Path(tempfile.mkdtemp(prefix="tunelab-readonly-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    shutil.copyfile(path, folder / path.name)
+    shutil.copyfile(wal, folder / wal.name)
+    return folder / path.name
+
+
 def connector(path: Path, wait: LockWait, *, read_only: bool) -> Callable[[], sqlite3.Connection]:
     """What opens one connection to the existing file at ``path`` (never creates it)."""
     if read_only and read_only_reason(path) is not None:
+        path = _readable(path)
         has_wal = Path(f"{path}-wal").exists()
         uri = _uri(path, "mode=ro" if has_wal else "immutable=1")
     else:
@@ -176,6 +195,7 @@ def peek(path: Path) -> Iterator[sqlite3.Connection]:
     the last connection closes), so the file is read as it is (``immutable``); with one,
     ``mode=ro`` reads it consistently, sharing the files already there.
     """
+    path = _readable(path)
     live = any(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-journal"))
     conn = sqlite3.connect(_uri(path, "mode=ro" if live else "immutable=1"), uri=True)
     try:

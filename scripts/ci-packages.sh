@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the tests use: PostgreSQL (the storage contract suite runs on a real
-# server) and Chromium (the HTML report is rendered headless). Installs what is missing.
+# server) and Chromium (the HTML report is rendered headless; Playwright drives it in the
+# dashboard's browser tests). Installs what is missing.
 set -euo pipefail
 need=()
 ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || need+=(postgresql)

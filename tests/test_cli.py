@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -12,6 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
+
+import tunelab as tl
+from tunelab.table import format_number
 
 OBJECTIVE = """
 import time
@@ -243,3 +248,190 @@ def test_run_a_hyperband_study_from_yaml_keeps_to_the_plan(tmp_path):
         ).fetchone()[0]
     assert (epochs, left) == (90, 0)
     assert (tmp_path / "tunelab.db.artifacts").is_dir()
+
+
+# -- tunelab show on a wide study, in a terminal and piped ------------------------------------
+
+N_WIDE = 28
+
+
+def wide_objective(trial):
+    """28 parameters (floats, ints, choices; one conditional), as wide as the digits space."""
+    total = 0.0
+    for i in range(N_WIDE):
+        if i % 7 == 3:
+            trial.hp.Choice(f"p{i:02d}_activation", ["relu", "tanh", "gelu"])
+        elif i % 7 == 5:
+            total += trial.hp.Int(f"p{i:02d}_units", 8, 512) / 512
+        else:
+            total += trial.hp.Float(f"p{i:02d}_rate", 1e-5, 1.0, sampling="log")
+    if trial.hp.Boolean("use_extra"):
+        total += trial.hp.Float("extra", 0.0, 1.0, parent_name="use_extra", parent_values=[True])
+    trial.report(1, {"loss": total})
+    if trial.number % 5 == 3:
+        raise tl.TrialPruned()
+    if trial.number % 5 == 4:
+        raise ValueError("unlucky")
+    return total
+
+
+@pytest.fixture(scope="module")
+def wide_db(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("wide")
+    study = tl.create_study("wide", metric="loss", storage=folder / "tunelab.db", seed=3)
+    study.optimize(wide_objective, max_trials=14, quiet=True, max_consecutive_failures=None)
+    return folder
+
+
+def run_in_terminal(args: list[str], cwd: Path, columns: int) -> tuple[int, str]:
+    """Run the CLI with a real pseudo-terminal of ``columns`` columns as its stdout and
+    stderr; returns the exit code and what the terminal received, escape codes removed."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    env = {**os.environ, "COLUMNS": str(columns), "TERM": "xterm-256color"}
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tunelab.cli", *args],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=slave,
+        stderr=slave,
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    code = proc.wait(timeout=120)
+    os.close(master)
+    text = b"".join(chunks).decode().replace("\r\n", "\n")
+    return code, re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+
+
+def trial_rows(text: str) -> dict[int, list[str]]:
+    """Table rows by trial number: lines of a number, then a state."""
+    states = {s.value for s in tl.TrialStatus}
+    rows = {}
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) > 2 and words[0].isdigit() and words[1] in states:
+            rows[int(words[0])] = words
+    return rows
+
+
+def assert_every_trial_listed(text: str, db: Path) -> None:
+    trials = tl.load_study("wide", storage=db).trials
+    assert {t.status.value for t in trials} >= {"completed", "pruned", "failed"}
+    rows = trial_rows(text)
+    assert sorted(rows) == [t.number for t in trials], text
+    for t in trials:
+        assert rows[t.number][1] == t.status.value, rows[t.number]
+        assert rows[t.number][2] == format_number(t.value), rows[t.number]
+    assert "…" not in text
+
+
+def test_show_at_80_columns_in_a_terminal_fits_and_lists_every_trial(wide_db):
+    code, text = run_in_terminal(["show", "wide"], wide_db, columns=80)
+    assert code == 0, text
+    assert_every_trial_listed(text, wide_db / "tunelab.db")
+    assert max(len(line) for line in text.splitlines()) <= 80
+    header = next(line for line in text.splitlines() if line.split()[:2] == ["#", "state"])
+    assert header.split()[2:5] == ["loss", "epochs", "duration"]
+    hidden = N_WIDE + 2 - (len(header.split()) - 5)
+    assert f"{hidden} more parameters not shown (--all-columns" in text
+
+
+def test_show_piped_is_plain_text_with_every_cell(wide_db):
+    result = tunelab("show", "wide", cwd=wide_db)
+    assert result.returncode == 0, result.stderr
+    assert_every_trial_listed(result.stdout, wide_db / "tunelab.db")
+    header = result.stdout.splitlines()[1].split()
+    names = tl.load_study("wide", storage=wide_db / "tunelab.db").space.names
+    assert header == ["#", "state", "loss", "epochs", "duration", *names]
+    assert len(names) == N_WIDE + 2
+    rows = trial_rows(result.stdout)
+    assert all(len(words) == len(header) for words in rows.values())  # no cell left out
+    assert "\x1b" not in result.stdout and "─" not in result.stdout
+    assert "best trial: #" in result.stdout
+
+
+def test_show_csv_columns_sort_top_and_state(wide_db):
+    study = tl.load_study("wide", storage=wide_db / "tunelab.db")
+    by_value = sorted(
+        (t for t in study.trials if t.status.value in ("completed", "pruned")),
+        key=lambda t: t.value,
+    )
+    result = tunelab(
+        "show", "wide", "-f", "csv", "--columns", "number,loss,p03_activation,extra",
+        "--state", "completed,pruned", "--top", "3", cwd=wide_db,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.reader(result.stdout.splitlines()))
+    assert rows[0] == ["number", "value", "p03_activation", "extra"]
+    assert [int(r[0]) for r in rows[1:]] == [t.number for t in by_value[:3]]
+    for row, t in zip(rows[1:], by_value, strict=False):
+        assert float(row[1]) == t.value  # full precision
+        assert row[2] == t.params["p03_activation"]
+        assert row[3] == ("" if t.params.get("extra") is None else repr(t.params["extra"]))
+
+    ascending = tunelab("show", "wide", "-f", "csv", "-c", "number", "--sort", "epochs",
+                        "--reverse", cwd=wide_db)  # fmt: skip
+    numbers = [int(r) for r in ascending.stdout.split()[1:]]
+    assert sorted(numbers) == [t.number for t in study.trials]
+
+    failed = tunelab("show", "wide", "--state", "failed", "-c", "number,state,error", cwd=wide_db)
+    assert failed.returncode == 0 and "ValueError: unlucky" in failed.stdout
+    assert "completed" not in failed.stdout.split("best trial")[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--columns", "number,nope"], "unknown column 'nope'"),
+        (["--sort", "nope"], "unknown column 'nope'"),
+        (["--state", "done"], "unknown state 'done'"),
+        (["--top", "0"], "--top must be a positive integer"),
+    ],
+)
+def test_show_bad_options_exit_2_with_one_line(wide_db, args, fragment):
+    result = tunelab("show", "wide", *args, cwd=wide_db)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and fragment in result.stderr
+
+
+def test_version(tmp_path):
+    import tomllib
+
+    result = tunelab("--version", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    pyproject = Path(__file__).parents[1] / "pyproject.toml"
+    version = tomllib.loads(pyproject.read_text())["project"]["version"]
+    assert result.stdout.strip() == f"tunelab {version}"
+
+
+def test_h_is_help_on_every_command():
+    from typer.core import TyperGroup
+    from typer.main import get_command
+    from typer.testing import CliRunner
+
+    from tunelab.cli import app
+
+    group = get_command(app)
+    assert isinstance(group, TyperGroup)
+    assert {"show", "export"} <= set(group.commands)
+    runner = CliRunner()
+    for args in ([], *([name] for name in group.commands)):
+        short, long = runner.invoke(app, [*args, "-h"]), runner.invoke(app, [*args, "--help"])
+        assert short.exit_code == 0, (args, short.output)
+        assert short.output == long.output and "Usage:" in short.output

@@ -1,4 +1,5 @@
-"""The study progress bar counts the unit the budget limits: trials, epochs or seconds."""
+"""The study progress bar counts the unit the budget limits: trials, epochs or seconds;
+without a terminal, one line per finished trial replaces it."""
 
 from __future__ import annotations
 
@@ -85,9 +86,9 @@ def test_epochs_reach_the_bar_as_they_are_reported(monkeypatch: pytest.MonkeyPat
     seen: list[tuple[int, int]] = []
 
     class Recording(ProgressDisplay):
-        def update(self, usage: BudgetUsage, *, best: str) -> None:
+        def update(self, usage: BudgetUsage, *, best: str, ended: Any = None) -> None:
             seen.append((usage.trials, usage.epochs))
-            super().update(usage, best=best)
+            super().update(usage, best=best, ended=ended)
 
     monkeypatch.setattr(tunelab.study, "ProgressDisplay", Recording)
     optimize(":memory:", max_epochs=5)
@@ -168,3 +169,97 @@ def test_quiet_prints_nothing() -> None:
     display.update(BudgetUsage(epochs=3), best="-")
     display.close("summary")
     assert out.getvalue() == ""
+
+
+def test_without_a_terminal_each_trial_prints_one_line_and_no_bar(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(
+        tunelab.study,
+        "ProgressDisplay",
+        lambda quiet: ProgressDisplay(quiet=quiet, console=Console(file=err, width=80)),
+    )
+    study = optimize(":memory:", max_trials=3)
+    lines = err.getvalue().splitlines()
+    assert lines[0].startswith("tunelab: study 'bar' in :memory:")
+    assert lines[-1].startswith("tunelab: study 'bar' stopped (max_trials)")
+    per_trial = lines[1:-1]
+    assert len(per_trial) == 3, lines
+    for line, t in zip(per_trial, study.trials, strict=True):
+        assert line.startswith(
+            f"trial {t.number} completed: value={t.value:.4g} after 3 epochs in "
+        )
+        assert "best value=" in line and f"trials {t.number + 1}/3, epochs " in line
+    assert "\r" not in err.getvalue() and "\x1b" not in err.getvalue()
+    assert out.getvalue() == ""
+
+
+def test_the_bar_goes_to_a_terminal_stderr_and_lines_to_a_piped_one() -> None:
+    """The default consoles: stderr decides, whatever stdout is (piped in both runs)."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    command = [
+        sys.executable,
+        "-c",
+        "import tunelab as tl\n"
+        "from tests.test_progress import objective\n"
+        "tl.create_study('s', storage=':memory:', seed=0).optimize(objective, max_trials=2)\n",
+    ]
+    root = Path(__file__).parents[1]
+    env = {k: v for k, v in os.environ.items() if k not in ("TTY_COMPATIBLE", "FORCE_COLOR")}
+    piped = subprocess.run(command, cwd=root, capture_output=True, text=True, check=True, env=env)
+    lines = piped.stderr.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["trial 0 completed", "trial 1 completed"]
+    assert all(" after 3 epochs in " in line for line in lines)
+    assert piped.stdout.startswith("tunelab: study 's'")
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
+    proc = subprocess.Popen(
+        command, cwd=root, stdout=subprocess.PIPE, stderr=slave, env={**env, "COLUMNS": "120"}
+    )
+    os.close(slave)
+    received = b""
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        received += data
+    assert proc.stdout is not None
+    stdout = proc.stdout.read().decode()
+    assert proc.wait(timeout=120) == 0
+    os.close(master)
+    terminal = plain(io.StringIO(received.decode()))
+    assert "trial 0 completed" not in terminal
+    assert re.search(r"trials .* 2/2 best value=", terminal), terminal
+    assert stdout.startswith("tunelab: study 's'")
+
+
+def test_without_a_terminal_failures_are_told_on_the_same_stream(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    err = io.StringIO()
+    monkeypatch.setattr(
+        tunelab.study,
+        "ProgressDisplay",
+        lambda quiet: ProgressDisplay(quiet=quiet, console=Console(file=err, width=80)),
+    )
+
+    def failing(trial: tl.Trial) -> float:
+        trial.hp.Float("x", 0.0, 1.0)
+        raise ValueError("bad batch")
+
+    tl.create_study("f", storage=":memory:").optimize(failing, max_trials=1)
+    lines = err.getvalue().splitlines()
+    assert lines[1].startswith("trial 0 failed after 0 epochs in ")
+    assert lines[2] == "trial 0 failed: ValueError: bad batch"

@@ -1,4 +1,4 @@
-"""The ``tunelab`` command: run, plan, worker, ls, show, export, compare, report.
+"""The ``tunelab`` command: run, plan, worker, ls, show, export, compare, report, dashboard.
 
 Exit codes: 0 done (a run stopped by its time limit too, once a trial reported); 2 bad
 input, or data or storage that failed (the reason on stderr, one line; no trial is
@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tunelab.cli_show import ShowFormat
 from tunelab.errors import TunelabError
 from tunelab.storage import DEFAULT_STORAGE_FILE, Storage, default_storage_url, make_storage
 
@@ -29,6 +30,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -42,6 +44,33 @@ StorageOption = Annotated[
         envvar="TUNELAB_STORAGE",
     ),
 ]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("tunelab")
+        except PackageNotFoundError:  # run from a source tree that is not installed
+            number = "unknown (not installed)"
+        out.print(f"tunelab {number}", markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print tunelab's version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    pass
 
 
 @contextmanager
@@ -236,61 +265,129 @@ def worker(
 def show(
     study: Annotated[str, typer.Argument(help="Study name.")],
     storage: StorageOption = None,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            "--columns",
+            "-c",
+            help="Comma-separated columns, all shown: number, state, value (or the metric's "
+            "name), epochs, duration, parameter and metric names, started, error.",
+        ),
+    ] = None,
+    all_columns: Annotated[
+        bool, typer.Option("--all-columns", "-a", help="Every column, at full width.")
+    ] = False,
+    sort: Annotated[
+        str | None,
+        typer.Option(
+            "--sort",
+            help="Column to sort by: value sorts best first, any other ascending "
+            "(default: trial number; value with --top).",
+        ),
+    ] = None,
+    reverse: Annotated[bool, typer.Option("--reverse", "-r", help="Reverse the order.")] = False,
+    top: Annotated[
+        int | None, typer.Option("--top", "-n", help="Only the first N (the N best by default).")
+    ] = None,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            "--state", help="Only trials in these states, e.g. completed,pruned (comma-separated)."
+        ),
+    ] = None,
+    fmt: Annotated[
+        ShowFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table (fitted to a terminal, plain text when piped), plain or csv.",
+        ),
+    ] = ShowFormat.table,
 ) -> None:
-    """Show a study's trials and its best trial."""
+    """Show a study's trials and its best trial.
+
+    Fitted to a terminal's width; piped, plain text that keeps every column and cell.
+    """
     with _user_errors():
+        from tunelab.cli_show import ShowOptions, show_study
         from tunelab.study import load_study
 
-        st = load_study(study, storage=_open_existing(storage))
-        trials = st.trials
-        names = st.space.names
-        table = Table(
-            title=f"study {st.name!r}: {st.metric} ({st.mode}), {st.searcher.name} search"
+        options = ShowOptions(
+            columns=columns,
+            all_columns=all_columns,
+            sort=sort,
+            reverse=reverse,
+            top=top,
+            states=state,
+            fmt=fmt,
         )
-        for column in ("#", "status", st.metric, "epochs", "seconds", *names):
-            table.add_column(column)
-        for t in trials:
-            table.add_row(
-                str(t.number),
-                t.status.value,
-                _fmt(t.value),
-                str(t.steps_trained),
-                _fmt(t.duration),
-                *(_fmt(t.params.get(n)) for n in names),
-            )
-        out.print(table)
-        try:
-            best = st.best_trial
-        except TunelabError:
-            out.print("no completed trial yet", markup=False)
-            return
-        out.print(f"best trial: #{best.number}  {st.metric} = {_fmt(best.value)}", markup=False)
-        for name, value in best.params.items():
-            out.print(f"  {name}: {_fmt(value)}", markup=False)
+        show_study(load_study(study, storage=_open_existing(storage)), options, out)
 
 
 class ExportFormat(str, Enum):
     csv = "csv"
     json = "json"
+    tensorboard = "tensorboard"
+    mlflow = "mlflow"
 
 
 @app.command()
 def export(
     study: Annotated[str, typer.Argument(help="Study name.")],
     fmt: Annotated[
-        ExportFormat, typer.Option("--format", "-f", help="csv or json.")
+        ExportFormat, typer.Option("--format", "-f", help="csv, json, tensorboard or mlflow.")
     ] = ExportFormat.csv,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="File (default: stdout).")
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="File (default: stdout); for tensorboard, a new folder."
+        ),
+    ] = None,
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--tracking-uri",
+            help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else MLflow's).",
+        ),
+    ] = None,
+    experiment: Annotated[
+        str | None,
+        typer.Option("--experiment", help="MLflow experiment (default: the study's name)."),
     ] = None,
     storage: StorageOption = None,
 ) -> None:
-    """Export a study's trials as CSV (one row per trial) or JSON (everything, reports included)."""
+    """Export a study: its trials as CSV (one row per trial) or JSON (everything, reports
+    included); TensorBoard event files (HParams and Scalars, one run per trial, into
+    --output); or MLflow runs (one per trial, nested under one for the study; running it
+    again adds only what is new)."""
     with _user_errors():
-        from tunelab.export import trials_json
         from tunelab.study import load_study
 
         st = load_study(study, storage=_open_existing(storage))
+        if fmt is ExportFormat.tensorboard:
+            from tunelab.export.tensorboard import export_tensorboard
+
+            if output is None:
+                raise TunelabError("--format tensorboard writes a folder: give it with --output")
+            folders = export_tensorboard(st, output)
+            out.print(
+                f"tensorboard: {len(folders) - 1} trial runs in {output} "
+                f"(view with: tensorboard --logdir {output})",
+                markup=False,
+            )
+            return
+        if fmt is ExportFormat.mlflow:
+            from tunelab.export.mlflow import export_mlflow
+
+            result = export_mlflow(st, tracking_uri=tracking_uri, experiment=experiment)
+            out.print(
+                f"mlflow: {len(result.trial_runs)} trial runs under parent run "
+                f"{result.parent_run_id} in experiment {experiment or st.name!r}",
+                markup=False,
+            )
+            return
+        from tunelab.export import trials_json
+
         text = (
             st.dataframe().to_csv(index=False)
             if fmt is ExportFormat.csv
@@ -360,6 +457,27 @@ def report_command(
         out.print(f"report: {files.html}", markup=False)
         out.print(f"summary: {files.markdown}", markup=False)
         out.print(files.conclusion, markup=False)
+
+
+@app.command()
+def dashboard(
+    storage: StorageOption = None,
+    port: Annotated[int, typer.Option("--port", "-p", help="Port (0: any free one).")] = 8765,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (other than 127.0.0.1: warns).")
+    ] = "127.0.0.1",
+) -> None:
+    """Serve a live, read-only web dashboard of the storage's studies and comparisons."""
+    with _user_errors():
+        from tunelab.dashboard.server import serve
+
+        serve(
+            _open_existing(storage),
+            host=host,
+            port=port,
+            say=lambda line: out.print(line, markup=False),
+            warn=lambda line: err.print(f"tunelab: {line}", markup=False),
+        )
 
 
 def main() -> None:

@@ -1,6 +1,8 @@
-"""What a running study prints: a first line saying where it is stored, a rich progress
-bar (used/total of the unit the budget limits, best value, elapsed, ETA), failures as
-they happen, and a closing line. ``quiet=True`` prints nothing.
+"""What a running study prints: a first line saying where it is stored, then, when
+stderr is a terminal (or a notebook), a rich progress bar on it (used/total of the unit
+the budget limits, best value, elapsed, ETA), or else (stderr piped or sent to a file)
+one plain line per finished trial on stderr; failures as they happen, and a closing line.
+``quiet=True`` prints nothing.
 
 The bar counts the unit that ends the study, named in its first column: trials when
 ``max_trials`` is set, epochs when ``max_epochs`` is set, and when both are, whichever
@@ -30,6 +32,8 @@ from rich.progress import (
 )
 
 from tunelab.budget import Budget, BudgetUsage
+from tunelab.table import format_duration, format_number
+from tunelab.trial import TrialRecord
 
 Unit = Literal["trials", "epochs", "seconds"]  # a field of BudgetUsage and Budget.max_*
 
@@ -59,9 +63,10 @@ class _ClockedProgress(Progress):
 
 
 class ProgressDisplay:
-    """Prints progress to the terminal; every method is a no-op when quiet.
+    """Prints progress; every method is a no-op when quiet.
 
-    ``console``: where everything goes; by default lines go to stdout, the bar to stderr.
+    ``console``: where everything goes; by default the first and closing lines go to
+    stdout, the bar (or the line per trial) and messages to stderr.
     """
 
     def __init__(self, *, quiet: bool = False, console: Console | None = None) -> None:
@@ -73,13 +78,27 @@ class ProgressDisplay:
         self._tasks: dict[Unit, TaskID] = {}
         self._shown: Unit | None = None
         self._clock: tuple[float, float] = (0.0, 0.0)  # (study seconds, monotonic) last set
+        self._lines = False  # a line per trial instead of the bar
+        self._metric = "value"
 
-    def start(self, headline: str, *, budget: Budget, usage: BudgetUsage, best: str) -> None:
+    def start(
+        self,
+        headline: str,
+        *,
+        budget: Budget,
+        usage: BudgetUsage,
+        best: str,
+        metric: str = "value",
+    ) -> None:
         if self.quiet:
             return
         self.console.print(headline, markup=False, soft_wrap=True)
         self._budget = budget
+        self._metric = metric
         self._shown = None
+        self._lines = not (self._bar_console.is_terminal or self._bar_console.is_jupyter)
+        if self._lines:
+            return
         progress = _ClockedProgress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -108,8 +127,13 @@ class ProgressDisplay:
         self._show(usage)
         progress.start()
 
-    def update(self, usage: BudgetUsage, *, best: str) -> None:
-        """Move the bar to ``usage``: called when a trial ends and at each epoch report."""
+    def update(self, usage: BudgetUsage, *, best: str, ended: TrialRecord | None = None) -> None:
+        """Move the bar to ``usage``: called at each epoch report and when a trial ends
+        (``ended``, which without a bar prints its line)."""
+        if self._lines and ended is not None and not self.quiet:
+            self._bar_console.print(
+                self._trial_line(ended, usage, best), markup=False, soft_wrap=True
+            )
         if self._progress is None:
             return
         if "seconds" in self._tasks:
@@ -137,11 +161,23 @@ class ProgressDisplay:
         seconds, at = self._clock
         self._progress.update(self._tasks["seconds"], completed=seconds + time.monotonic() - at)
 
+    def _trial_line(self, t: TrialRecord, usage: BudgetUsage, best: str) -> str:
+        """trial 3 completed: loss=0.1234 after 3 epochs in 1.2s; best loss=0.1 (#2); trials
+        4/10, epochs 12, seconds 5.1"""
+        value = f": {self._metric}={format_number(t.value)}" if t.value is not None else ""
+        epochs = f"{t.steps_trained} epoch{'s' if t.steps_trained != 1 else ''}"
+        return (
+            f"trial {t.number} {t.status.value}{value} after {epochs} in "
+            f"{format_duration(t.duration)}; best {best}; {usage.describe(self._budget)}"
+        )
+
     def message(self, text: str) -> None:
         if self.quiet:
             return
         if self._progress is not None:
             self._progress.console.print(text, markup=False, soft_wrap=True)
+        elif self._lines:  # with the per-trial lines, on stderr
+            self._bar_console.print(text, markup=False, soft_wrap=True)
         else:
             self.console.print(text, markup=False, soft_wrap=True)
 

@@ -442,7 +442,11 @@ class StudyRunner(TrialChannel):
         assert self.executor is not None and self.objective is not None
         self._start_session()
         self.progress.start(
-            self._headline(), budget=self.budget, usage=self.usage, best=self._best_text()
+            self._headline(),
+            budget=self.budget,
+            usage=self.usage,
+            best=self._best_text(),
+            metric=self.study.metric,
         )
         self._clock = time.monotonic()
         self.study.scheduler.set_budget(self.budget)
@@ -767,7 +771,7 @@ class StudyRunner(TrialChannel):
         if self._counts(stored):
             self.usage.trials += 1
         self._note_best(stored)
-        self.progress.update(self.usage, best=self._best_text())
+        self.progress.update(self.usage, best=self._best_text(), ended=stored)
         return stored
 
     def _should_retry(self, record: TrialRecord, outcome: TrialOutcome) -> bool:

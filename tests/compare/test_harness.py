@@ -227,9 +227,9 @@ def test_trials_and_seconds_budgets(tmp_path):
     )
     run = by_seconds.strategy("random").runs[0]
     assert run.status == "finished"
-    # Seconds of slack: the bounds hold on a machine loaded by twice its cores.
-    assert 0.3 <= run.wall_seconds < 0.3 + 3.0
-    assert run.trace.seconds[-1] == pytest.approx(run.wall_seconds, abs=1.0)
+    # Seconds of slack: the bounds hold on a machine loaded by several times its cores.
+    assert 0.3 <= run.wall_seconds < 0.3 + 10.0
+    assert run.trace.seconds[-1] == pytest.approx(run.wall_seconds, abs=3.0)
 
 
 def test_stopped_early_counts_scheduler_stops_not_the_budget_cut(tmp_path):

@@ -72,10 +72,11 @@ def test_a_worker_that_dies_fails_its_trial_and_the_study_goes_on():
 def test_two_workers_run_trials_concurrently():
     # Proof by overlapping time spans, not by wall time (timings belong in benchmarks/).
     study = tl.create_study(storage=":memory:", metric="loss")
-    study.optimize(objectives.sleepy, max_trials=8, executor="processes", n_workers=2, quiet=True)
+    # 12 trials of 0.3 s: the second worker may start seconds late on a loaded machine.
+    study.optimize(objectives.sleepy, max_trials=12, executor="processes", n_workers=2, quiet=True)
     spans = sorted((t.started_at, t.ended_at) for t in study.trials)
     overlaps = sum(a[1] > b[0] for a, b in itertools.pairwise(spans))
-    assert overlaps >= 3
+    assert overlaps >= 2
 
 
 def test_conflicting_definition_in_a_worker_stops_the_study():

@@ -1,4 +1,4 @@
-"""Trials as tables: a pandas DataFrame, CSV and JSON exports."""
+"""Trials as tables: a pandas DataFrame, CSV and JSON."""
 
 from __future__ import annotations
 

@@ -18,6 +18,11 @@ class EnvironmentFault(TunelabError):  # noqa: N818 - a kind of fault, not one e
     it is not charged to the budget, and its configuration runs again on the next run."""
 
 
+class AbortStudy(Exception):  # noqa: N818 - raised by users to abort, like StopIteration
+    """Raised by an objective to stop the whole study: the trial is stored FAILED with the
+    error, and ``optimize`` raises it (Keras Tuner's ``FatalError`` derives from it)."""
+
+
 class SpaceError(TunelabError, ValueError):
     """A parameter definition is invalid or conflicts with an earlier definition."""
 

@@ -507,16 +507,19 @@ class StudyRunner(TrialChannel):
             self._stop_reason = self._stop_reason or self._limit_reached()
             if self._time_up() and self.executor.running():
                 self._end_at_time_limit()
-            while self._stop_reason is None and not exhausted and self.executor.capacity() > 0:
+            while self._stop_reason is None and self.executor.capacity() > 0:
                 try:
-                    progressed, exhausted = self._act()
+                    progressed, exhausted_now = self._act(exhausted)
                 except StaleStateError:
                     self._refresh()
                     continue
+                exhausted = exhausted or exhausted_now
                 if not progressed:
                     break
                 self._stop_reason = self._stop_reason or self._limit_reached()
-            if exhausted and self._stop_reason is None:
+            # An exhausted searcher ends the study once nothing runs here: until then a
+            # trial that ends may still let the scheduler resume a paused one.
+            if exhausted and self._stop_reason is None and self.executor.running() == 0:
                 self._stop_reason = "searcher exhausted"
             if self.executor.running() == 0:
                 if self._stop_reason is None and not exhausted:
@@ -553,11 +556,15 @@ class StudyRunner(TrialChannel):
             outcome = time_limit_outcome(bool(record.reports), value, self.study.metric)
             self._on_ended(TrialEnded(number, outcome, record.params))
 
-    def _act(self) -> tuple[bool, bool]:
-        """Ask the scheduler what to do and do it: (something happened, searcher exhausted)."""
+    def _act(self, exhausted: bool = False) -> tuple[bool, bool]:
+        """Ask the scheduler what to do and do it: (something happened, searcher exhausted).
+        Once the searcher is ``exhausted`` only starts it is not needed for (a queued
+        trial, a configuration the scheduler gives) and resumes or prunes still happen."""
         assert self.executor is not None
         action = self.study.scheduler.next(self._view())
         if isinstance(action, Start):
+            if exhausted and action.config is None and not self._waiting():
+                return False, True
             if self._trial_limit_reached() and not self._waiting():
                 # Running trials may still let the scheduler resume paused ones.
                 if self.executor.running() == 0 and not self._others(TrialStatus.RUNNING):

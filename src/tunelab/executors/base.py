@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 
 from tunelab.configurable import Configurable
-from tunelab.errors import EnvironmentFault, SpaceError
+from tunelab.errors import AbortStudy, EnvironmentFault, SpaceError
 from tunelab.executors.time_limit import Interruption, TimeLimitReached
 from tunelab.space import Config, Space
 from tunelab.storage.artifacts import ArtifactStore, CheckpointRef, TrialCheckpoints
@@ -179,9 +179,9 @@ def run_trial(
             traceback=tb.format_exc(),
             failure=FailureKind.OBJECTIVE_ERROR,
         )
-        # A parameter defined two ways is a bug in the objective, not bad luck:
-        # every later trial would fail the same way, so stop the study.
-        fatal = exc if isinstance(exc, SpaceError) else None
+        # A parameter defined two ways is a bug in the objective, not bad luck: every
+        # later trial would fail the same way, so stop the study (and when asked to).
+        fatal = exc if isinstance(exc, SpaceError | AbortStudy) else None
         return TrialEnded(job.number, outcome, trial.params, fatal=fatal)
     return TrialEnded(job.number, outcome_from_result(result, trial, job.metric), trial.params)
 

@@ -14,6 +14,11 @@
     best_hp = tuner.get_best_hyperparameters(1)[0].values
     tuner.results_summary()
 
+``kt.Tuner(oracle=kt.oracles.RandomSearchOracle(...), hypermodel=...)`` builds the same
+tuners from an oracle; a ``Tuner`` subclass that overrides ``run_trial`` tunes any code
+(no hypermodel needed). ``kt.errors.FailedTrialError`` fails a trial; ``FatalError``
+and its kinds stop the search. ``kt.engine`` has Keras Tuner's ``engine`` modules.
+
 Each tuner is a tunelab study (``tuner.study``) stored in
 ``directory/project_name/tunelab.db``: ``tunelab show`` reads it, a new tuner with
 ``overwrite=False`` continues it, and Hyperband promotions resume trials from their
@@ -21,7 +26,7 @@ checkpoints. Keras 3 is imported when a tuner is created, not by this import; wi
 a configured backend and without TensorFlow, the torch backend is used.
 """
 
-from tunelab.keras import errors
+from tunelab.keras import engine, errors, oracles
 from tunelab.keras.hypermodel import HyperModel
 from tunelab.keras.hyperparameters import HyperParameters
 from tunelab.keras.objective import Objective
@@ -49,5 +54,7 @@ __all__ = [
     "Sobol",
     "Tuner",
     "TunerTrial",
+    "engine",
     "errors",
+    "oracles",
 ]

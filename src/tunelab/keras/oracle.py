@@ -93,10 +93,14 @@ class Oracle:
         policy: EntryPolicy,
         max_trials: int | None,
     ) -> None:
+        self.max_trials = max_trials
+        self.attach(study, objective, policy)
+
+    def attach(self, study: Study, objective: Objective, policy: EntryPolicy) -> None:
+        """Show the trials of ``study`` (a tuner calls it once its study is open)."""
         self.study = study
         self.objective = objective
         self.policy = policy
-        self.max_trials = max_trials
 
     def _view(self, record: TrialRecord) -> TunerTrial:
         hp = HyperParameters.with_values(self.study.space, record.params, self.policy)

@@ -76,7 +76,9 @@ class BestTracker:
             self._save(model)  # no objective value yet: keep the latest weights
 
     def _save(self, model: Any) -> None:
-        if self.folder is not None and model is not None:
+        # An unbuilt model (build() without keras.Input, fit() that never trained it)
+        # has no weights to save; get_best_models says so.
+        if self.folder is not None and model is not None and getattr(model, "built", True):
             save_weights(model, self.folder)
 
     def state(self) -> dict[str, Any]:

@@ -25,10 +25,12 @@ from typing import TYPE_CHECKING, Any
 from tunelab.errors import ConfigError, StudyNotFoundError
 from tunelab.keras.hypermodel import as_hypermodel, fits_its_own_way
 from tunelab.keras.hyperparameters import EntryPolicy, HyperParameters, define
-from tunelab.keras.models import load_weights, model_folder
+from tunelab.keras.models import WEIGHTS_FILE, load_weights, model_folder
 from tunelab.keras.objective import DEFAULT_OBJECTIVE, make_objective
-from tunelab.keras.oracle import Oracle, TunerTrial
+from tunelab.keras.oracle import TunerTrial
+from tunelab.keras.oracles import SearchOracle
 from tunelab.keras.run import CompileOverrides, KerasObjective
+from tunelab.keras.trial_run import RunTrialObjective
 from tunelab.space import Param, Space
 from tunelab.storage import make_storage
 
@@ -58,39 +60,42 @@ _TUNER_OPTIONS = {
 
 
 class Tuner:
-    """What every tuner shares. Use a subclass: :class:`~tunelab.keras.RandomSearch`,
-    ``GridSearch``, ``BayesianOptimization``, ``Sobol``, ``Hyperband`` or ``BOHB``."""
+    """Keras Tuner's ``Tuner``: ``Tuner(oracle=kt.oracles.RandomSearchOracle(...),
+    hypermodel=build_model, directory=..., project_name=...)``. The tuner classes
+    (:class:`~tunelab.keras.RandomSearch`, ``GridSearch``, ``BayesianOptimization``,
+    ``Sobol``, ``Hyperband``, ``BOHB``) are this with their oracle.
 
-    def __init__(
-        self,
-        hypermodel: Any,
-        objective: Any,
-        *,
-        searcher: Mapping[str, Any],
-        scheduler: Mapping[str, Any] | None,
-        settings: Mapping[str, Any],
-        max_trials: int | None,
-        epoch_budget: int | None = None,
-        seed: int | None = None,
-        hyperparameters: HyperParameters | None = None,
-        tune_new_entries: bool = True,
-        allow_new_entries: bool = True,
-        max_retries_per_trial: int = 0,
-        max_consecutive_failed_trials: int | None = 3,
-        **kwargs: Any,
-    ) -> None:
+    Subclass it and override ``run_trial(self, trial, *args, **kwargs)`` to run trials
+    your own way (no hypermodel needed): ``search``'s arguments are passed to it, and
+    it returns a number, a dict of metrics or a keras History (see
+    :mod:`tunelab.keras.trial_run`).
+    """
+
+    def __init__(self, oracle: Any = None, hypermodel: Any = None, **kwargs: Any) -> None:
         unknown = sorted(set(kwargs) - _TUNER_OPTIONS)
         if unknown:
             raise ConfigError(f"{type(self).__name__}: unrecognised arguments {unknown}")
+        if not isinstance(oracle, SearchOracle):
+            raise ConfigError(
+                f"{type(self).__name__}: oracle= must be one of tunelab.keras.oracles "
+                "(RandomSearchOracle, GridSearchOracle, BayesianOptimizationOracle, "
+                f"HyperbandOracle, BOHBOracle), got {type(oracle).__name__}"
+            )
+        if oracle.bound_to_study:
+            raise ConfigError("this oracle already serves another tuner: create a new one")
         options = {key: kwargs.get(key) for key in _TUNER_OPTIONS}
+        max_trials = oracle.max_trials
         _check_count("max_trials", max_trials, 1, optional=True)
-        _check_count("max_retries_per_trial", max_retries_per_trial, 0)
+        _check_count("max_retries_per_trial", oracle.max_retries_per_trial, 0)
         _check_count(
-            "max_consecutive_failed_trials", max_consecutive_failed_trials, 1, optional=True
+            "max_consecutive_failed_trials",
+            oracle.max_consecutive_failed_trials,
+            1,
+            optional=True,
         )
         self.executions_per_trial = options["executions_per_trial"] or 1
         _check_count("executions_per_trial", self.executions_per_trial, 1)
-        if self.executions_per_trial > 1 and scheduler is not None:
+        if self.executions_per_trial > 1 and oracle.scheduler is not None:
             raise ConfigError(
                 f"{type(self).__name__}: executions_per_trial > 1 works only without a "
                 "scheduler (every execution trains its full epochs; there is one "
@@ -110,18 +115,19 @@ class Tuner:
                     stacklevel=3,
                 )
 
-        self.hypermodel = as_hypermodel(hypermodel)
-        self.objective = make_objective(objective)
+        own_trials = overrides_run_trial(self)
+        self.hypermodel = None if hypermodel is None and own_trials else as_hypermodel(hypermodel)
+        self.objective = make_objective(oracle.objective_spec)
         self.max_trials = max_trials
-        self.epoch_budget = epoch_budget
-        self.max_retries_per_trial = max_retries_per_trial
-        self.max_consecutive_failed_trials = max_consecutive_failed_trials
+        self.epoch_budget = oracle.epoch_budget
+        self.max_retries_per_trial = oracle.max_retries_per_trial
+        self.max_consecutive_failed_trials = oracle.max_consecutive_failed_trials
         self.compile = CompileOverrides(options["optimizer"], options["loss"], options["metrics"])
         self.max_model_size = options["max_model_size"]
         self.policy = EntryPolicy(
-            given=_given_space(hyperparameters),
-            tune_new_entries=bool(tune_new_entries),
-            allow_new_entries=bool(allow_new_entries),
+            given=_given_space(oracle.hyperparameters),
+            tune_new_entries=bool(oracle.tune_new_entries),
+            allow_new_entries=bool(oracle.allow_new_entries),
         )
         self.directory = str(options["directory"] or ".")
         self.project_name = str(options["project_name"] or "untitled_project")
@@ -129,19 +135,21 @@ class Tuner:
         self.study = self._open_study(
             storage=options["storage"],
             overwrite=bool(options["overwrite"]),
-            searcher=searcher,
-            scheduler=scheduler,
-            seed=seed,
+            searcher=oracle.searcher,
+            scheduler=oracle.scheduler,
+            seed=oracle.seed,
             space=space,
             settings={
                 "tuner": type(self).__name__,
                 "objective": [self.objective.name, self.objective.direction],
-                "seed": seed,
+                "seed": oracle.seed,
                 "executions_per_trial": self.executions_per_trial,
-                **settings,
+                **oracle.settings(),
             },
         )
-        self.oracle = Oracle(self.study, self.objective, self.policy, max_trials)
+        self.oracle = oracle
+        oracle.attach(self.study, self.objective, self.policy)
+        oracle.bound_to_study = True
 
     # -- set-up -----------------------------------------------------------------------------
     def _discover_space(self) -> Space:
@@ -153,6 +161,8 @@ class Tuner:
         base = TrialHyperParameters()
         for param in self.policy.given:
             define(base, param.with_conditions(()))
+        if self.hypermodel is None:  # run_trial defines the parameters as trials run
+            return base.space.copy()
         hp = HyperParameters.bound(base, self.policy)
         declare = getattr(self.hypermodel, "declare_hyperparameters", None)
         if callable(declare):
@@ -219,25 +229,14 @@ class Tuner:
                 "every callback given to search() must be deep-copyable: each trial gets "
                 f"fresh copies ({type(exc).__name__}: {exc})"
             ) from None
-        if self.objective.name == DEFAULT_OBJECTIVE and not fits_its_own_way(self.hypermodel):
-            raise ConfigError(
-                "no objective was given: name the metric to optimise "
-                '(objective="val_accuracy"), or override HyperModel.fit to return the value '
-                "to minimise"
-            )
         verbose = fit_kwargs.get("verbose", 1)
-        objective = KerasObjective(
-            hypermodel=self.hypermodel,
-            objective=self.objective,
-            policy=self.policy,
-            artifact_dir=self.study.artifacts.directory,
-            fit_args=fit_args,
-            fit_kwargs=fit_kwargs,
-            callbacks=callbacks,
-            executions=self.executions_per_trial,
-            compile=self.compile,
-            max_model_size=self.max_model_size,
-        )
+        objective: Any
+        if overrides_run_trial(self):
+            objective = RunTrialObjective(
+                self, self.objective, self.policy, fit_args, {**fit_kwargs, "callbacks": callbacks}
+            )
+        else:
+            objective = self._keras_objective(fit_args, fit_kwargs, callbacks)
         quiet = verbose in (0, False)
         if not quiet:
             self._announce()
@@ -248,6 +247,41 @@ class Tuner:
             max_retries=self.max_retries_per_trial,
             max_consecutive_failures=self.max_consecutive_failed_trials,
             quiet=quiet,
+        )
+
+    def run_trial(self, trial: Any, *fit_args: Any, **fit_kwargs: Any) -> Any:
+        """Run one trial: build the model from ``trial.hyperparameters`` and fit it with
+        ``fit_args``/``fit_kwargs`` (what ``search`` was given). Override it to run
+        trials your own way; an override may call ``super().run_trial(trial, ...)``
+        with other arguments (a tuned ``batch_size``...)."""
+        callbacks = list(fit_kwargs.pop("callbacks", None) or [])
+        return self._keras_objective(fit_args, fit_kwargs, callbacks)(trial.tunelab_trial)
+
+    def _keras_objective(
+        self, fit_args: tuple[Any, ...], fit_kwargs: dict[str, Any], callbacks: list[Any]
+    ) -> KerasObjective:
+        if self.hypermodel is None:
+            raise ConfigError(
+                f"{type(self).__name__}.run_trial: no hypermodel was given to build models; "
+                "pass hypermodel= or train your own model in run_trial"
+            )
+        if self.objective.name == DEFAULT_OBJECTIVE and not fits_its_own_way(self.hypermodel):
+            raise ConfigError(
+                "no objective was given: name the metric to optimise "
+                '(objective="val_accuracy"), or override HyperModel.fit to return the value '
+                "to minimise"
+            )
+        return KerasObjective(
+            hypermodel=self.hypermodel,
+            objective=self.objective,
+            policy=self.policy,
+            artifact_dir=self.study.artifacts.directory,
+            fit_args=fit_args,
+            fit_kwargs=fit_kwargs,
+            callbacks=callbacks,
+            executions=self.executions_per_trial,
+            compile=self.compile,
+            max_model_size=self.max_model_size,
         )
 
     def _announce(self) -> None:
@@ -271,9 +305,21 @@ class Tuner:
         """Trial ``trial``'s model, rebuilt from its hyperparameters, with its best weights."""
         from tunelab.keras.run import build_model
 
+        if self.hypermodel is None:
+            raise ConfigError(
+                f"{type(self).__name__} has no hypermodel (its run_trial trains its own "
+                "models), so there is no model to return; use get_best_hyperparameters()"
+            )
         model = build_model(self.hypermodel, trial.hyperparameters, self.compile, None)
         number = trial.record.number
-        return load_weights(model, model_folder(self.study.artifacts.directory, number), number)
+        folder = model_folder(self.study.artifacts.directory, number)
+        if not model.built and not (folder / WEIGHTS_FILE).is_file():
+            raise ConfigError(
+                f"trial {number} has no saved model: build() returns an unbuilt model "
+                "(no keras.Input) and it was never trained by model.fit with the tuner's "
+                "callbacks, so there were no weights to save; use get_best_hyperparameters()"
+            )
+        return load_weights(model, folder, number)
 
     def results_summary(self, num_trials: int = 10) -> None:
         """Print the best trials (Keras Tuner's format)."""
@@ -300,6 +346,11 @@ class Tuner:
             f"{type(self).__name__}(project_name={self.project_name!r}, "
             f"objective={self.objective}, study={self.study.name!r} in {self.study.storage.url})"
         )
+
+
+def overrides_run_trial(tuner: Tuner) -> bool:
+    """Whether ``tuner``'s class defines its own ``run_trial``."""
+    return type(tuner).run_trial is not Tuner.run_trial
 
 
 def describe_param(param: Param) -> dict[str, Any]:

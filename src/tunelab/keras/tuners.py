@@ -22,20 +22,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tunelab.errors import ConfigError
 from tunelab.keras.hyperparameters import HyperParameters
+from tunelab.keras.oracles import (
+    BayesianOptimizationOracle,
+    BOHBOracle,
+    GridSearchOracle,
+    HyperbandOracle,
+    RandomSearchOracle,
+    SchedulerSpec,
+)
 from tunelab.keras.tuner import Tuner
-from tunelab.schedulers import make_scheduler
-
-SchedulerSpec = str | Mapping[str, Any] | None
-
-
-def _scheduler_spec(scheduler: SchedulerSpec) -> dict[str, Any] | None:
-    """A scheduler given by name or mapping, checked now (None: fifo)."""
-    if scheduler is None:
-        return None
-    spec = make_scheduler(scheduler).spec()  # raises ConfigError on bad names or options
-    return {"name": spec["name"], **spec["options"]}
 
 
 class _SequentialTuner(Tuner):
@@ -60,23 +56,20 @@ class _SequentialTuner(Tuner):
         searcher_options: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        searcher = {"name": self.searcher_name, **(searcher_options or {})}
-        schedule = _scheduler_spec(scheduler)
-        super().__init__(
-            hypermodel,
+        oracle = RandomSearchOracle(
             objective,
-            searcher=searcher,
-            scheduler=schedule,
-            settings={"searcher": searcher, "scheduler": schedule},
-            max_trials=max_trials,
-            seed=seed,
-            hyperparameters=hyperparameters,
-            tune_new_entries=tune_new_entries,
-            allow_new_entries=allow_new_entries,
-            max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials,
-            **kwargs,
+            max_trials,
+            seed,
+            hyperparameters,
+            allow_new_entries,
+            tune_new_entries,
+            max_retries_per_trial,
+            max_consecutive_failed_trials,
+            scheduler=scheduler,
+            searcher_options=searcher_options,
+            searcher_name=self.searcher_name,
         )
+        Tuner.__init__(self, oracle, hypermodel, **kwargs)
 
 
 class RandomSearch(_SequentialTuner):
@@ -93,13 +86,11 @@ class Sobol(_SequentialTuner):
     searcher_name = "sobol"
 
 
-class GridSearch(_SequentialTuner):
+class GridSearch(Tuner):
     """Every combination of the parameters' values (Keras Tuner's ``GridSearch``).
     Continuous floats contribute ``points`` evenly spaced values (default 10, ends
     included), ints without a step all their values. ``max_trials=None`` (the default)
     runs the whole grid."""
-
-    searcher_name = "grid"
 
     def __init__(
         self,
@@ -114,24 +105,25 @@ class GridSearch(_SequentialTuner):
         max_consecutive_failed_trials: int | None = 3,
         *,
         points: int | Mapping[str, int] = 10,
+        scheduler: SchedulerSpec = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            hypermodel,
+        oracle = GridSearchOracle(
             objective,
             max_trials,
             seed,
             hyperparameters,
-            tune_new_entries,
             allow_new_entries,
+            tune_new_entries,
             max_retries_per_trial,
             max_consecutive_failed_trials,
-            searcher_options={"points": dict(points) if isinstance(points, Mapping) else points},
-            **kwargs,
+            points=points,
+            scheduler=scheduler,
         )
+        Tuner.__init__(self, oracle, hypermodel, **kwargs)
 
 
-class BayesianOptimization(_SequentialTuner):
+class BayesianOptimization(Tuner):
     """Gaussian-process Bayesian optimisation (Keras Tuner's ``BayesianOptimization``).
 
     tunelab's GP uses log expected improvement and fits its own noise level, so
@@ -139,8 +131,6 @@ class BayesianOptimization(_SequentialTuner):
     counterpart: other values than Keras Tuner's defaults are refused.
     ``num_initial_points`` is the size of the initial (Sobol) design.
     """
-
-    searcher_name = "bayes"
 
     def __init__(
         self,
@@ -156,27 +146,25 @@ class BayesianOptimization(_SequentialTuner):
         allow_new_entries: bool = True,
         max_retries_per_trial: int = 0,
         max_consecutive_failed_trials: int | None = 3,
+        *,
+        scheduler: SchedulerSpec = None,
         **kwargs: Any,
     ) -> None:
-        if alpha != 1e-4 or beta != 2.6:
-            raise ConfigError(
-                "BayesianOptimization: tunelab's GP fits its noise level and uses expected "
-                "improvement, so alpha and beta (Keras Tuner's noise and UCB factor) cannot "
-                f"be honoured; leave them at their defaults (got alpha={alpha}, beta={beta})"
-            )
-        super().__init__(
-            hypermodel,
+        oracle = BayesianOptimizationOracle(
             objective,
             max_trials,
+            num_initial_points,
+            alpha,
+            beta,
             seed,
             hyperparameters,
-            tune_new_entries,
             allow_new_entries,
+            tune_new_entries,
             max_retries_per_trial,
             max_consecutive_failed_trials,
-            searcher_options={"n_initial": num_initial_points} if num_initial_points else None,
-            **kwargs,
+            scheduler=scheduler,
         )
+        Tuner.__init__(self, oracle, hypermodel, **kwargs)
 
 
 class Hyperband(Tuner):
@@ -194,7 +182,7 @@ class Hyperband(Tuner):
     ignored, as in Keras Tuner: the scheduler gives every trial its epochs.
     """
 
-    scheduler_name = "hyperband"
+    oracle_class: type[HyperbandOracle] = HyperbandOracle
 
     def __init__(
         self,
@@ -216,52 +204,26 @@ class Hyperband(Tuner):
         scheduler_options: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        scheduler = make_scheduler(
-            {
-                "name": self.scheduler_name,
-                "max_epochs": max_epochs,
-                "eta": factor,
-                **(scheduler_options or {}),
-            }
+        oracle = self.oracle_class(
+            objective,
+            max_epochs,
+            factor,
+            hyperband_iterations,
+            seed,
+            hyperparameters,
+            allow_new_entries,
+            tune_new_entries,
+            max_retries_per_trial,
+            max_consecutive_failed_trials,
+            max_trials=max_trials,
+            epoch_budget=epoch_budget,
+            searcher=searcher,
+            scheduler_options=scheduler_options,
         )
-        spec = scheduler.spec()
-        schedule = {"name": spec["name"], **spec["options"]}
-        if epoch_budget is None and hyperband_iterations is not None:
-            if (
-                isinstance(hyperband_iterations, bool)
-                or not isinstance(hyperband_iterations, int)
-                or hyperband_iterations < 1
-            ):
-                raise ConfigError(
-                    f"hyperband_iterations must be an integer >= 1, got {hyperband_iterations!r}"
-                )
-            iteration = scheduler.plan(_no_budget()).total_epochs or 0
-            epoch_budget = hyperband_iterations * iteration
-        if epoch_budget is None and max_trials is None:
-            raise ConfigError(
-                f"{type(self).__name__}: hyperband_iterations=None runs until stopped; tunelab "
-                "needs a bound: give epoch_budget= (total epochs) or max_trials="
-            )
-        search = {"name": searcher} if isinstance(searcher, str) else dict(searcher)
         self.max_epochs = max_epochs
         self.factor = factor
         self.hyperband_iterations = hyperband_iterations
-        super().__init__(
-            hypermodel,
-            objective,
-            searcher=search,
-            scheduler=schedule,
-            settings={"searcher": search, "scheduler": schedule},
-            max_trials=max_trials,
-            epoch_budget=epoch_budget,
-            seed=seed,
-            hyperparameters=hyperparameters,
-            tune_new_entries=tune_new_entries,
-            allow_new_entries=allow_new_entries,
-            max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials,
-            **kwargs,
-        )
+        Tuner.__init__(self, oracle, hypermodel, **kwargs)
 
     def plan(self) -> Any:
         """The brackets this search runs (from the start), with trials and epochs per rung."""
@@ -278,7 +240,7 @@ class BOHB(Hyperband):
     ``random_fraction`` of them drawn at random. Same arguments as :class:`Hyperband`,
     plus ``min_points`` and ``random_fraction``."""
 
-    scheduler_name = "bohb"
+    oracle_class = BOHBOracle
 
     def __init__(
         self,
@@ -319,9 +281,3 @@ class BOHB(Hyperband):
             },
             **kwargs,
         )
-
-
-def _no_budget() -> Any:
-    from tunelab.budget import Budget
-
-    return Budget()

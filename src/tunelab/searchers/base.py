@@ -17,7 +17,7 @@ Rules every searcher keeps (tests/searchers/test_contract.py checks them):
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -123,3 +123,77 @@ def used_config(trial: TrialRecord, space: Space) -> Config:
 def config_key(config: Mapping[str, Value]) -> ConfigKey:
     """A hashable identity of a configuration (for duplicate checks)."""
     return tuple(sorted((n, repr(v)) for n, v in config.items()))
+
+
+def enumerate_configs(space: Space, values: Callable[[Param], Sequence[Value]]) -> Iterator[Config]:
+    """Every configuration of the active parameters, in the space's order.
+
+    ``values(param)`` lists a parameter's values; a parameter only varies where its
+    declared conditions hold, so an inactive branch is not repeated.
+    """
+    params = list(space)
+
+    def walk(i: int, config: Config) -> Iterator[Config]:
+        if i == len(params):
+            yield dict(config)
+            return
+        p = params[i]
+        if not all(c.holds(config) for c in p.conditions):
+            yield from walk(i + 1, config)
+            return
+        for v in values(p):
+            config[p.name] = v
+            yield from walk(i + 1, config)
+        del config[p.name]
+
+    yield from walk(0, {})
+
+
+def finite_size_bound(space: Space) -> int | None:
+    """An upper bound on the number of configurations, or None when a parameter is continuous."""
+    size = 1
+    for p in space:
+        k = p.cardinality
+        if k is None:
+            return None
+        size *= k
+    return size
+
+
+class TriedConfigs:
+    """The configurations a study has tried (finished or pending), for duplicate checks.
+
+    A completed or pruned trial covers every configuration that agrees with it on the
+    parameters its objective read (``trial.params``): a define-by-run objective that
+    reads the same values takes the same branch, so the parameters it never read (an
+    ``if hp.Boolean(...)`` branch not taken) do not make a new configuration. Other
+    trials (failed, running, queued) cover exactly the configuration they stand for.
+    """
+
+    def __init__(self, history: History) -> None:
+        self._exact: set[ConfigKey] = set()
+        self._by_names: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
+        for t in history.finished:
+            if t.status in (TrialStatus.COMPLETED, TrialStatus.PRUNED) and t.params:
+                names = tuple(sorted(t.params))
+                self._by_names.setdefault(names, set()).add(_reprs(t.params, names))
+            else:
+                self.add(used_config(t, history.space))
+        for t in history.pending:
+            self.add(used_config(t, history.space))
+
+    def add(self, config: Mapping[str, Value]) -> None:
+        """Count ``config`` as tried (a proposal handed out in this batch)."""
+        self._exact.add(config_key(config))
+
+    def covers(self, config: Mapping[str, Value]) -> bool:
+        if config_key(config) in self._exact:
+            return True
+        return any(
+            all(n in config for n in names) and _reprs(config, names) in seen
+            for names, seen in self._by_names.items()
+        )
+
+
+def _reprs(config: Mapping[str, Value], names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(repr(config[n]) for n in names)

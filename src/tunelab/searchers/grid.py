@@ -7,7 +7,10 @@ repeated for values it never reads. The study ends when the grid is exhausted.
 
 With a define-by-run objective whose space is not declared, the first trial runs the
 defaults and reveals the space; the grid then covers what was revealed and skips the
-combinations already tried (Keras Tuner does the same).
+combinations already tried (Keras Tuner does the same). A combination counts as tried
+when a completed trial read the same values for every parameter it read, so the
+parameters of a branch the objective did not take (``if hp.Boolean("wide"):
+hp.Int("units", ...)`` with ``wide`` false) are not varied there.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from tunelab.errors import SpaceError
-from tunelab.searchers.base import ConfigKey, History, Proposal, Searcher, config_key, used_config
+from tunelab.searchers.base import History, Proposal, Searcher, TriedConfigs, enumerate_configs
 from tunelab.space import Config, Param, Space, Value
 from tunelab.trial import TrialRecord
 
@@ -51,29 +54,7 @@ class GridSearcher(Searcher):
         return sum(1 for _ in self._enumerate(space))
 
     def _enumerate(self, space: Space) -> Iterator[Config]:
-        params = list(space)
-        values = {p.name: p.grid(self._points_for(p)) for p in params}
-
-        def walk(i: int, config: Config) -> Iterator[Config]:
-            if i == len(params):
-                yield dict(config)
-                return
-            p = params[i]
-            if not all(c.holds(config) for c in p.conditions):
-                yield from walk(i + 1, config)
-                return
-            for v in values[p.name]:
-                config[p.name] = v
-                yield from walk(i + 1, config)
-            del config[p.name]
-
-        yield from walk(0, {})
-
-    def _tried(self, history: History) -> set[ConfigKey]:
-        tried = set()
-        for t in (*history.finished, *history.pending):
-            tried.add(config_key(used_config(t, history.space)))
-        return tried
+        return enumerate_configs(space, lambda p: p.grid(self._points_for(p)))
 
     def suggest(self, history: History, n: int = 1) -> list[Proposal]:
         space = history.space
@@ -81,7 +62,7 @@ class GridSearcher(Searcher):
             self.check(space)
         except SpaceError as exc:
             raise SpaceError(f"grid search: {exc}") from None
-        tried = self._tried(history)
+        tried = TriedConfigs(history)
         out: list[Proposal] = []
         candidates: Iterator[Config] = self._enumerate(space)
         if self.shuffle:
@@ -89,10 +70,9 @@ class GridSearcher(Searcher):
             order = self.rng_.permutation(len(everything))
             candidates = iter([everything[int(i)] for i in order])
         for config in candidates:
-            key = config_key(config)
-            if key in tried:
+            if tried.covers(config):
                 continue
-            tried.add(key)
+            tried.add(config)
             out.append(Proposal(config))
             if len(out) == n:
                 break

@@ -38,7 +38,10 @@ from tunelab.space import Boolean, Choice, Condition, Fixed, Float, Int, Space
         (lambda: Float("x", "a", 1.0), "must be numbers"),
         (lambda: Int("n", 1, 5, default_value=9), "default 9 is not one of its values"),
         (lambda: Choice("act", ["relu"], default_value="elu"), "default 'elu' is not one of"),
-        (lambda: Float("x", 0.0, 1.0, sampling="cubic"), "sampling must be 'linear' or 'log'"),
+        (lambda: Float("x", 0.0, 1.0, sampling="cubic"), "sampling must be 'linear', 'log' or"),
+        (lambda: Float("x", 0.0, 1.0, sampling="reverse_log"), "needs min_value > 0"),
+        (lambda: Int("n", 1, 10, sampling="reverse_log"), "for unstepped Floats only"),
+        (lambda: Float("x", 0.1, 0.9, 0.2, "reverse_log"), "for unstepped Floats only"),
         (lambda: Fixed("f", [1, 2]), "value must be a number, string or boolean"),
     ],
 )
@@ -135,6 +138,35 @@ def test_continuous_floats_map_linearly_or_logarithmically():
     assert log.from_unit(1 / 3) == pytest.approx(1e-3)
     for v in (1e-4, 3e-3, 0.05, 0.1):
         assert log.from_unit(log.to_unit(v)) == pytest.approx(v)
+
+
+def test_reverse_log_float_round_trips_through_the_unit_interval():
+    param = Float("momentum", 0.5, 0.999, sampling="reverse_log")
+    assert param.from_unit(0.0) == pytest.approx(0.5)
+    assert param.from_unit(1.0) == pytest.approx(0.999)
+    for u in np.linspace(0.0, 1.0, 101):
+        v = param.from_unit(float(u))
+        assert param.contains(v)
+        assert param.to_unit(v) == pytest.approx(float(u), abs=1e-9)
+    for v in (0.5, 0.7, 0.9, 0.99, 0.999):
+        assert param.from_unit(param.to_unit(v)) == pytest.approx(v)
+
+
+def test_reverse_log_float_is_denser_near_max():
+    lo, hi = 1e-3, 1.0
+    param = Float("beta", lo, hi, sampling="reverse_log")
+    draws = [param.from_unit(float(u)) for u in np.random.default_rng(0).random(10_000)]
+    assert np.median(draws) > (lo + hi) / 2
+    # the mirror image of log sampling: as many draws in the top 1% as log puts in the bottom 1%
+    top = np.mean(np.array(draws) > hi - 0.01 * (hi - lo))
+    assert top == pytest.approx(
+        math.log((lo + 0.01 * (hi - lo)) / lo) / math.log(hi / lo), abs=0.02
+    )
+
+
+def test_reverse_log_survives_the_space_dict_round_trip():
+    space = Space([Float("beta", 0.5, 0.999, sampling="reverse_log")])
+    assert Space.from_dict(space.to_dict()) == space
 
 
 def test_stepped_floats_have_clean_values():

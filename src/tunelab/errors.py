@@ -60,8 +60,9 @@ class StudyExhaustedError(TunelabError):
     """The searcher has no configuration left to propose (a finished grid, say)."""
 
 
-class ConsecutiveFailuresError(TunelabError):
-    """A study stopped because too many of its trials failed in a row."""
+class ConsecutiveFailuresError(TunelabError, RuntimeError):
+    """A study stopped because too many of its trials failed in a row (a RuntimeError,
+    as Keras Tuner raises for ``max_consecutive_failed_trials``)."""
 
 
 class DatasetError(EnvironmentFault):

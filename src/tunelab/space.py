@@ -1,9 +1,9 @@
 """Search-space parameters and the space that holds them.
 
 Every parameter maps its values to and from the unit interval (``to_unit`` /
-``from_unit``) with log sampling and steps respected, so grid, random, Sobol, GP and
-TPE searchers all share one transform. Discrete parameters give every value an equal
-share of the unit interval, which makes rounding unbiased.
+``from_unit``) with log (and, for floats, reverse-log) sampling and steps respected, so
+grid, random, Sobol, GP and TPE searchers all share one transform. Discrete parameters
+give every value an equal share of the unit interval, which makes rounding unbiased.
 
 Bad definitions raise :class:`~tunelab.errors.SpaceError` at definition time with a
 message naming the parameter.
@@ -22,7 +22,7 @@ from tunelab.errors import SpaceError
 
 Value: TypeAlias = int | float | str | bool
 Config: TypeAlias = dict[str, Value]
-Sampling: TypeAlias = Literal["linear", "log"]
+Sampling: TypeAlias = Literal["linear", "log", "reverse_log"]
 
 _REL_TOL = 1e-9
 
@@ -155,6 +155,8 @@ class _Numeric(Param, ABC):
 
     With ``sampling="linear"`` a step is the distance between values; with
     ``sampling="log"`` it is the factor between them (Keras Tuner's meaning).
+    ``sampling="reverse_log"`` (unstepped Float only) is log sampling mirrored about the
+    range's midpoint, so values are denser near ``max_value`` (Keras Tuner's meaning).
     """
 
     min_value: float = 0
@@ -175,10 +177,14 @@ class _Numeric(Param, ABC):
             raise SpaceError(f"{label}: min_value and max_value must be finite, got {lo}, {hi}")
         if lo > hi:
             raise SpaceError(f"{label}: min_value {lo} is greater than max_value {hi}")
-        if self.sampling not in ("linear", "log"):
-            raise SpaceError(f"{label}: sampling must be 'linear' or 'log', got {self.sampling!r}")
-        if self.sampling == "log" and lo <= 0:
-            raise SpaceError(f"{label}: log sampling needs min_value > 0, got {lo}")
+        if self.sampling not in ("linear", "log", "reverse_log"):
+            raise SpaceError(
+                f"{label}: sampling must be 'linear', 'log' or 'reverse_log', got {self.sampling!r}"
+            )
+        if self.sampling != "linear" and lo <= 0:
+            raise SpaceError(f"{label}: {self.sampling} sampling needs min_value > 0, got {lo}")
+        if self.sampling == "reverse_log" and (self.kind != "float" or self.step is not None):
+            raise SpaceError(f"{label}: reverse_log sampling is for unstepped Floats only")
         if self.step is not None:
             self._check_step(label)
         if self.default_value is not None and not self.contains(self.default_value):
@@ -357,6 +363,9 @@ class Float(_Numeric):
             return self._clean(self._level_value(min(int(u * k), k - 1)))
         if self.sampling == "log":
             return min(max(math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo))), lo), hi)
+        if self.sampling == "reverse_log":
+            # the log map run from the top: lo + hi - lo * (hi/lo)**(1-u)
+            return min(max(lo + hi - math.exp(math.log(lo) + (1 - u) * math.log(hi / lo)), lo), hi)
         return lo + u * (hi - lo)
 
     def to_unit(self, value: Value) -> float:
@@ -369,6 +378,9 @@ class Float(_Numeric):
             return 0.5
         if self.sampling == "log":
             return min(max((math.log(v) - math.log(lo)) / (math.log(hi) - math.log(lo)), 0.0), 1.0)
+        if self.sampling == "reverse_log":
+            mirrored = max(lo + hi - v, lo)
+            return min(max(1 - math.log(mirrored / lo) / math.log(hi / lo), 0.0), 1.0)
         return min(max((v - lo) / (hi - lo), 0.0), 1.0)
 
 

@@ -58,11 +58,28 @@ def test_point2_a_dividing_step_is_unchanged_and_does_not_warn(
 # -- point 3: sampling="reverse_log" and sampling=None ---------------------------------------
 def test_point3_reverse_log_and_none_sampling_are_accepted() -> None:
     hp = kt.HyperParameters()
-    with pytest.warns(UserWarning, match="reverse_log"):
-        assert hp.Float("momentum", 0.5, 0.99, sampling="reverse_log") == 0.5
+    assert hp.Float("momentum", 0.5, 0.99, sampling="reverse_log") == 0.5
     assert hp.Int("units", 16, 64, sampling=None, default=32) == 32
-    assert hp.Int("depth", 1, 8, step=1, sampling="reverse_log") == 1
+    with pytest.warns(UserWarning, match="reverse_log"):
+        assert hp.Int("depth", 1, 8, step=1, sampling="reverse_log") == 1
     assert values_of(hp, "depth") == list(range(1, 9))
+
+
+def test_point3_reverse_log_float_is_denser_near_max(tmp_path: Path) -> None:
+    seen: list[float] = []
+
+    class Probe(kt.RandomSearch):
+        def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> float:
+            seen.append(trial.hyperparameters.Float("beta", 0.001, 1.0, sampling="reverse_log"))
+            return 0.0
+
+    Probe(max_trials=60, seed=0, directory=str(tmp_path), project_name="p").search()
+    assert len(seen) == 60
+    assert all(0.001 <= v <= 1.0 for v in seen)
+    # linear sampling would put the median near 0.5 and a tenth of the draws above 0.9
+    median = sorted(seen)[30]
+    assert median > 0.85
+    assert sum(v > 0.9 for v in seen) > len(seen) / 3
 
 
 # -- point 5: live values, copy, merge, name_scope, get_config/from_config -------------------

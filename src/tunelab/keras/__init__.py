@@ -18,6 +18,8 @@
 tuners from an oracle; a ``Tuner`` subclass that overrides ``run_trial`` tunes any code
 (no hypermodel needed). ``kt.errors.FailedTrialError`` fails a trial; ``FatalError``
 and its kinds stop the search. ``kt.engine`` has Keras Tuner's ``engine`` modules.
+``kt.SklearnTuner(oracle=..., hypermodel=..., scoring=..., cv=...)`` cross-validates
+scikit-learn estimators.
 
 Each tuner is a tunelab study (``tuner.study``) stored in
 ``directory/project_name/tunelab.db``: ``tunelab show`` reads it, a new tuner with
@@ -31,6 +33,7 @@ from tunelab.keras.hypermodel import HyperModel
 from tunelab.keras.hyperparameters import HyperParameters
 from tunelab.keras.objective import Objective
 from tunelab.keras.oracle import Oracle, TunerTrial
+from tunelab.keras.sklearn_tuner import SklearnTuner
 from tunelab.keras.tuner import Tuner
 from tunelab.keras.tuners import (
     BOHB,
@@ -51,6 +54,7 @@ __all__ = [
     "Objective",
     "Oracle",
     "RandomSearch",
+    "SklearnTuner",
     "Sobol",
     "Tuner",
     "TunerTrial",

@@ -102,16 +102,18 @@ def _numeric(
     default: float | None,
 ) -> Param:
     """A core Int/Float with Keras Tuner's rules: ``sampling=None`` is linear,
-    ``reverse_log`` is sampled linearly over the same values (the core has no
-    reverse_log), and a step that does not reach ``max_value`` exactly ends the range at
+    ``reverse_log`` on an unstepped Float is denser near ``max_value`` (the core's
+    reverse_log); on an Int or a stepped Float it is sampled linearly over the same
+    values, and a step that does not reach ``max_value`` exactly ends the range at
     the last value ``min_value + k*step`` (log: ``min_value * step**k``) below it."""
     mode = "linear" if sampling is None else str(sampling).lower()
-    if mode == "reverse_log":
+    if mode == "reverse_log" and (cls is Int or step is not None):
         _warn_once(
             name,
             "reverse_log",
-            f"hp.{cls.__name__}({name!r}): sampling='reverse_log' is sampled linearly "
-            "over the same range by tunelab (values are identical; only the density differs)",
+            f"hp.{cls.__name__}({name!r}): sampling='reverse_log' on an Int or a stepped "
+            "Float is sampled linearly over the same values by tunelab (only the density "
+            "differs)",
         )
         mode = "linear"
     hi = max_value
@@ -203,10 +205,11 @@ class HyperParameters:
     override or fix parameters; tuners hand ``build_model`` one bound to the trial.
 
     Keras Tuner's rules where tunelab's core is stricter: a step that does not divide
-    the range ends it at the last step below ``max_value``; ``sampling=None`` is linear
-    and ``"reverse_log"`` is sampled linearly (both with a one-time warning where they
-    change something); one name defined in several conditional scopes is one parameter
-    per scope, read by that name in whichever scope is active.
+    the range ends it at the last step below ``max_value``; ``sampling=None`` is linear;
+    ``"reverse_log"`` is denser near ``max_value`` on an unstepped Float and linear on an
+    Int or a stepped Float (a one-time warning wherever a rule changes something); one
+    name defined in several conditional scopes is one parameter per scope, read by that
+    name in whichever scope is active.
     """
 
     def __init__(self) -> None:

@@ -1,4 +1,5 @@
-"""Keras Tuner's view of a study's trials: ``tuner.oracle.get_best_trials()`` and co.
+"""Keras Tuner's ``Oracle`` (the base of custom oracles) and its view of a study's
+trials: ``tuner.oracle.get_best_trials()`` and co.
 
 The trials live in the tunelab study; these classes only present them the way Keras
 Tuner scripts read them (``trial.trial_id``, ``trial.hyperparameters.values``,
@@ -7,8 +8,9 @@ Tuner scripts read them (``trial.trial_id``, ``trial.hyperparameters.values``,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tunelab.keras.hyperparameters import EntryPolicy, HyperParameters
 from tunelab.keras.objective import Objective
@@ -84,23 +86,77 @@ class TunerTrial:
 
 
 class Oracle:
-    """Keras Tuner's ``tuner.oracle``: the tuner's trials, best first on request."""
+    """Keras Tuner's ``Oracle``: what a tuner searches with, and once a tuner holds it,
+    ``tuner.oracle``, the view of its trials (best first on request).
+
+    The oracles of :mod:`tunelab.keras.oracles` each name a tunelab searcher. A
+    subclass that overrides ``populate_space(trial_id)`` chooses the configurations
+    itself, as Keras Tuner documents: it returns ``{"status": "RUNNING", "values":
+    {name: value}}`` (parameters it leaves out take their defaults) or ``{"status":
+    "STOPPED"}`` to end the search. ``update_trial(trial_id, metrics, step)`` is called
+    once per trial with the trial's final metrics (Keras Tuner calls it as the trial
+    reports; tunelab's schedulers do that job). ``self.get_space()``, ``self.trials``
+    and ``self.get_best_trials()`` read the study while it runs. The study records
+    the ``random`` searcher as a placeholder and the oracle's class name in its tuner
+    settings; a resumed tuner needs the same oracle class again.
+    """
 
     def __init__(
         self,
-        study: Study,
-        objective: Objective,
-        policy: EntryPolicy,
-        max_trials: int | None,
+        objective: Any = None,
+        max_trials: int | None = None,
+        hyperparameters: Any = None,
+        allow_new_entries: bool = True,
+        tune_new_entries: bool = True,
+        seed: int | None = None,
+        max_retries_per_trial: int = 0,
+        max_consecutive_failed_trials: int | None = 3,
     ) -> None:
+        self.objective_spec = objective
+        self.searcher: dict[str, Any] = {"name": "random"}
+        self.scheduler: dict[str, Any] | None = None
         self.max_trials = max_trials
-        self.attach(study, objective, policy)
+        self.epoch_budget: int | None = None
+        self.seed = seed
+        self.hyperparameters = hyperparameters
+        self.allow_new_entries = allow_new_entries
+        self.tune_new_entries = tune_new_entries
+        self.max_retries_per_trial = max_retries_per_trial
+        self.max_consecutive_failed_trials = max_consecutive_failed_trials
+        self.bound_to_study = False
+
+    @property
+    def populates_space(self) -> bool:
+        """Whether this oracle's class chooses configurations (overrides populate_space)."""
+        return type(self).populate_space is not Oracle.populate_space
+
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
+        """The next configuration: override it (see the class docstring)."""
+        raise NotImplementedError(
+            f"{type(self).__name__}.populate_space: a custom oracle must override it"
+        )
+
+    def update_trial(self, trial_id: str, metrics: Mapping[str, float], step: int = 0) -> str:
+        """Called once per trial with its final metrics; returns the trial's status."""
+        return "RUNNING"
+
+    def settings(self) -> dict[str, Any]:
+        """What the study records about this search (a continued project must match)."""
+        settings: dict[str, Any] = {"searcher": self.searcher, "scheduler": self.scheduler}
+        if self.populates_space:
+            settings["oracle"] = type(self).__qualname__
+        return settings
 
     def attach(self, study: Study, objective: Objective, policy: EntryPolicy) -> None:
-        """Show the trials of ``study`` (a tuner calls it once its study is open)."""
+        """Show the trials of ``study`` (a tuner calls it once its study is open); a
+        custom oracle also becomes the study's searcher."""
         self.study = study
         self.objective = objective
         self.policy = policy
+        if self.populates_space:
+            from tunelab.keras.oracles import PopulateSpaceSearcher
+
+            study.searcher = PopulateSpaceSearcher(self)
 
     def _view(self, record: TrialRecord) -> TunerTrial:
         hp = HyperParameters.with_values(self.study.space, record.params, self.policy)
@@ -131,8 +187,12 @@ class Oracle:
         return [self._view(t) for t in ranked[: max(0, int(num_trials))]]
 
     def get_space(self) -> HyperParameters:
-        """The search space, every parameter at its default."""
-        return HyperParameters.from_space(self.study.space)
+        """The search space, every parameter at its default (in ``values`` too, as Keras
+        Tuner gives them)."""
+        hp = HyperParameters.from_space(self.study.space)
+        for param in self.study.space:
+            hp.get(param.name)  # reading a parameter puts its default in ``values``
+        return hp
 
     def remaining_trials(self) -> int | None:
         """Trials left under ``max_trials`` (None without one)."""

@@ -15,6 +15,9 @@ from typing import Any
 from tunelab.errors import ConfigError
 from tunelab.keras.oracle import Oracle
 from tunelab.schedulers import make_scheduler
+from tunelab.searchers.base import History, Proposal, Searcher
+from tunelab.space import Config, Param, Space, Value
+from tunelab.trial import TrialRecord
 
 SchedulerSpec = str | Mapping[str, Any] | None
 
@@ -45,22 +48,84 @@ class SearchOracle(Oracle):
         max_retries_per_trial: int = 0,
         max_consecutive_failed_trials: int | None = 3,
     ) -> None:
-        self.objective_spec = objective
+        super().__init__(
+            objective,
+            max_trials,
+            hyperparameters,
+            allow_new_entries,
+            tune_new_entries,
+            seed,
+            max_retries_per_trial,
+            max_consecutive_failed_trials,
+        )
         self.searcher = dict(searcher)
         self.scheduler = dict(scheduler) if scheduler is not None else None
-        self.max_trials = max_trials
         self.epoch_budget = epoch_budget
-        self.seed = seed
-        self.hyperparameters = hyperparameters
-        self.allow_new_entries = allow_new_entries
-        self.tune_new_entries = tune_new_entries
-        self.max_retries_per_trial = max_retries_per_trial
-        self.max_consecutive_failed_trials = max_consecutive_failed_trials
-        self.bound_to_study = False
 
-    def settings(self) -> dict[str, Any]:
-        """What the study records about this search (a continued project must match)."""
-        return {"searcher": self.searcher, "scheduler": self.scheduler}
+
+class PopulateSpaceSearcher(Searcher):
+    """The tunelab searcher behind a custom oracle: each proposal is what the oracle's
+    ``populate_space`` returns, and each verdict goes to its ``update_trial``."""
+
+    name = "keras-oracle"
+
+    def __init__(self, oracle: Oracle) -> None:
+        super().__init__(seed=oracle.seed)
+        self.oracle = oracle
+
+    def suggest(self, history: History, n: int = 1) -> list[Proposal]:
+        proposals: list[Proposal] = []
+        # The study numbers a trial once it is created; the next numbers are these.
+        first = 1 + max((t.number for t in [*history.finished, *history.pending]), default=-1)
+        for i in range(n):
+            trial_id = str(first + i)
+            answer = self.oracle.populate_space(trial_id)
+            status = answer.get("status") if isinstance(answer, Mapping) else None
+            if status == "STOPPED":
+                break
+            if status != "RUNNING":
+                raise ConfigError(
+                    f"{type(self.oracle).__name__}.populate_space must return "
+                    '{"status": "RUNNING", "values": {...}} or {"status": "STOPPED"}, '
+                    f"got {answer!r}"
+                )
+            values = dict(answer.get("values") or {})
+            # Values of parameters the space does not hold yet are handed out by
+            # suggest_param when the trial defines them (so that the space learns them).
+            later = {k: v for k, v in values.items() if k not in history.space}
+            known = {k: v for k, v in values.items() if k in history.space}
+            meta = {"keras_trial_id": trial_id, "keras_values": later}
+            proposals.append(Proposal(_with_defaults(history.space, known), meta))
+        return proposals
+
+    def suggest_param(
+        self, param: Param, config: Config, trial: TrialRecord, history: History
+    ) -> Value:
+        """The value ``populate_space`` gave for a parameter new to the space; one it
+        did not give takes its default (as in Keras Tuner)."""
+        value = trial.meta.get("keras_values", {}).get(param.name, param.default)
+        if not param.contains(value):
+            raise ConfigError(
+                f"{type(self.oracle).__name__}.populate_space: {param.name}={value!r} is not "
+                f"a value of {param.describe()}"
+            )
+        return value
+
+    def observe(self, trial: TrialRecord, history: History) -> None:
+        trial_id = str(trial.meta.get("keras_trial_id", trial.number))
+        self.oracle.update_trial(trial_id, dict(trial.metrics), step=trial.steps_trained)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {"oracle": type(self.oracle).__qualname__}
+
+
+def _with_defaults(space: Space, values: Config) -> Config:
+    """``values`` with every active parameter it leaves out at its default."""
+    config = dict(values)
+    for param in space:
+        if param.name not in config and space.is_active(param.name, config):
+            config[param.name] = param.default
+    return config
 
 
 class RandomSearchOracle(SearchOracle):
@@ -254,6 +319,7 @@ __all__ = [
     "BayesianOptimizationOracle",
     "GridSearchOracle",
     "HyperbandOracle",
+    "PopulateSpaceSearcher",
     "RandomSearchOracle",
     "SearchOracle",
 ]

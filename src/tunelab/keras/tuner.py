@@ -27,7 +27,7 @@ from tunelab.keras.hypermodel import as_hypermodel, fits_its_own_way
 from tunelab.keras.hyperparameters import EntryPolicy, HyperParameters, define
 from tunelab.keras.models import WEIGHTS_FILE, load_weights, model_folder
 from tunelab.keras.objective import DEFAULT_OBJECTIVE, make_objective
-from tunelab.keras.oracle import TunerTrial
+from tunelab.keras.oracle import Oracle, TunerTrial
 from tunelab.keras.oracles import SearchOracle
 from tunelab.keras.run import CompileOverrides, KerasObjective
 from tunelab.keras.trial_run import RunTrialObjective
@@ -75,11 +75,17 @@ class Tuner:
         unknown = sorted(set(kwargs) - _TUNER_OPTIONS)
         if unknown:
             raise ConfigError(f"{type(self).__name__}: unrecognised arguments {unknown}")
-        if not isinstance(oracle, SearchOracle):
+        if not isinstance(oracle, Oracle):
             raise ConfigError(
                 f"{type(self).__name__}: oracle= must be one of tunelab.keras.oracles "
                 "(RandomSearchOracle, GridSearchOracle, BayesianOptimizationOracle, "
-                f"HyperbandOracle, BOHBOracle), got {type(oracle).__name__}"
+                "HyperbandOracle, BOHBOracle) or a kt.Oracle subclass that overrides "
+                f"populate_space, got {type(oracle).__name__}"
+            )
+        if not isinstance(oracle, SearchOracle) and not oracle.populates_space:
+            raise ConfigError(
+                f"{type(self).__name__}: {type(oracle).__name__} must override "
+                "populate_space(trial_id) to choose configurations"
             )
         if oracle.bound_to_study:
             raise ConfigError("this oracle already serves another tuner: create a new one")

@@ -31,6 +31,7 @@ from tunelab.keras.oracles import (
     RandomSearchOracle,
     SchedulerSpec,
 )
+from tunelab.keras.sklearn_tuner import SklearnTuner
 from tunelab.keras.tuner import Tuner
 
 
@@ -281,3 +282,14 @@ class BOHB(Hyperband):
             },
             **kwargs,
         )
+
+
+__all__ = [
+    "BOHB",
+    "BayesianOptimization",
+    "GridSearch",
+    "Hyperband",
+    "RandomSearch",
+    "SklearnTuner",
+    "Sobol",
+]

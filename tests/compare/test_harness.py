@@ -232,6 +232,26 @@ def test_trials_and_seconds_budgets(tmp_path):
     assert run.trace.seconds[-1] == pytest.approx(run.wall_seconds, abs=3.0)
 
 
+def test_a_run_its_time_limit_ends_before_any_trial_completes_keeps_the_reported_best(
+    tmp_path,
+):
+    # Each trial needs 4 x 0.4 s; the 0.6 s limit cuts the first after one report.
+    results = curve_compare(
+        tmp_path,
+        strategies=["random"],
+        budget={"seconds": 0.6},
+        repeats=1,
+        task_options={"epochs": 4, "sleep": 0.4},
+    )
+    run = results.strategy("random").runs[0]
+    assert run.status == "finished"
+    storage = make_storage(tmp_path / "cmp.db")
+    trials = storage.get_trials(storage.get_study(run.study_name).study_id)
+    assert all(t.status is not TrialStatus.COMPLETED for t in trials)
+    pruned = [t for t in trials if t.status is TrialStatus.PRUNED and t.value is not None]
+    assert pruned and run.validation_value == max(t.value for t in pruned)
+
+
 def test_stopped_early_counts_scheduler_stops_not_the_budget_cut(tmp_path):
     results = curve_compare(
         tmp_path,

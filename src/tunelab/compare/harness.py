@@ -4,8 +4,8 @@ Runs go repeat by repeat (repeat 0 of every strategy, then repeat 1, ...), so an
 interrupted comparison holds balanced partial results and a noisy machine slows every
 strategy alike. A run that has its result stored is skipped; an unfinished one is
 continued (its study resumes where it stopped); a missing one is started. A run that
-fails (an error out of the study, too many failed trials in a row, no trial completed)
-is recorded as failed with its error, and the comparison goes on. An error that is not
+fails (an error out of the study, too many failed trials in a row, no trial completed
+nor reported) is recorded as failed with its error, and the comparison goes on. An error that is not
 the strategy's fault (:class:`~tunelab.errors.EnvironmentFault`: data that cannot be
 read, storage unavailable) stops the comparison instead; rerunning continues it.
 """
@@ -256,15 +256,17 @@ class ComparisonRunner:
 
     def _evaluate(self, study: Study, task: Task, result: dict[str, Any]) -> None:
         """Record the best trial and, when asked, its retrained test score."""
-        completed = study.get_trials((TrialStatus.COMPLETED,))
-        if not completed:
+        try:
+            # The best completed trial; when a time or epoch limit ended every trial
+            # early, the best value a pruned trial reported stands.
+            best = study.best_trial
+        except TunelabError:
             trials = study.trials
             failed = [t for t in trials if t.status is TrialStatus.FAILED and t.error]
             last = f"; the last error: {failed[-1].error}" if failed else ""
             raise TunelabError(
                 f"no trial completed ({len(trials)} trials, {len(failed)} failed{last})"
-            )
-        best = study.best_trial
+            ) from None
         result.update(best_trial=best.number, validation_value=best.value)
         if self.config.final_evaluation:
             from tunelab.evaluation import evaluate_best

@@ -31,20 +31,26 @@ STATE_COLORS = {
 STATE_MARKERS = {"completed": "o", "pruned": "x", "paused": "s", "running": ">"}
 
 
-def new_figure(
-    n_axes: int = 1, *, size: tuple[float, float] = (7.0, 4.2), ncols: int | None = None
-) -> tuple[Figure, list[Axes]]:
-    """A Figure on an Agg canvas with ``n_axes`` axes in a grid (``ncols`` per row)."""
+def agg_figure(size: tuple[float, float], *, drawer: str, dpi: int = DPI) -> Figure:
+    """An empty Figure on its own Agg canvas; without matplotlib, a ConfigError saying
+    "<drawer> with matplotlib, which is not installed" and how to install it."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
         raise ConfigError(
-            "tunelab.plot draws with matplotlib, which is not installed: "
-            "pip install 'tunelab[plot]'"
+            f"{drawer} with matplotlib, which is not installed: pip install 'tunelab[plot]'"
         ) from None
-    figure = Figure(figsize=size, dpi=DPI, layout="constrained")
+    figure = Figure(figsize=size, dpi=dpi, layout="constrained")
     FigureCanvasAgg(figure)
+    return figure
+
+
+def new_figure(
+    n_axes: int = 1, *, size: tuple[float, float] = (7.0, 4.2), ncols: int | None = None
+) -> tuple[Figure, list[Axes]]:
+    """A Figure on an Agg canvas with ``n_axes`` axes in a grid (``ncols`` per row)."""
+    figure = agg_figure(size, drawer="tunelab.plot draws")
     cols = ncols or n_axes
     rows = -(-n_axes // cols)
     grid = figure.subplots(rows, cols, squeeze=False)

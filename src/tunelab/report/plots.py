@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from tunelab.compare.results import ComparisonResults
-from tunelab.errors import ConfigError
+from tunelab.plot._figure import agg_figure
 from tunelab.report.analysis import Analysis, ScoreKind
 
 if TYPE_CHECKING:
@@ -42,17 +42,7 @@ class Plot:
 
 
 def _canvas(size: tuple[float, float]) -> Figure:
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise ConfigError(
-            "tunelab report draws its plots with matplotlib, which is not installed: "
-            "pip install 'tunelab[plot]'"
-        ) from None
-    figure = Figure(figsize=size, dpi=_DPI, layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
+    return agg_figure(size, drawer="tunelab report draws its plots", dpi=_DPI)
 
 
 def _figure(size: tuple[float, float] = _SIZE) -> tuple[Figure, Axes]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import tunelab as tl
+from tests.cli import read_terminal, tunelab
 from tunelab.table import format_number
 
 OBJECTIVE = """
@@ -46,18 +47,6 @@ def write_config(tmp_path: Path, trials: int, sleep: float = 0.0, **extra: str) 
     path = tmp_path / "run.yaml"
     path.write_text("\n".join(lines) + "\n")
     return path
-
-
-def tunelab(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "tunelab.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
 
 
 def statuses(db: Path) -> list[tuple[int, str]]:
@@ -304,18 +293,10 @@ def run_in_terminal(args: list[str], cwd: Path, columns: int) -> tuple[int, str]
         stderr=slave,
     )
     os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
+    received = read_terminal(master)
     code = proc.wait(timeout=120)
     os.close(master)
-    text = b"".join(chunks).decode().replace("\r\n", "\n")
+    text = received.decode().replace("\r\n", "\n")
     return code, re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
 
 

@@ -14,6 +14,7 @@ from rich.console import Console
 
 import tunelab as tl
 import tunelab.study
+from tests.cli import read_terminal
 from tunelab.budget import Budget, BudgetUsage
 from tunelab.progress import ProgressDisplay, bar_units
 
@@ -226,15 +227,7 @@ def test_the_bar_goes_to_a_terminal_stderr_and_lines_to_a_piped_one() -> None:
         command, cwd=root, stdout=subprocess.PIPE, stderr=slave, env={**env, "COLUMNS": "120"}
     )
     os.close(slave)
-    received = b""
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not data:
-            break
-        received += data
+    received = read_terminal(master)
     assert proc.stdout is not None
     stdout = proc.stdout.read().decode()
     assert proc.wait(timeout=120) == 0

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli import tunelab
 from tests.compare.synthetic import TASK_FILE, calls
-from tests.test_cli import tunelab
 from tunelab.compare.results import RESULT_KEY
 
 

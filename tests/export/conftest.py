@@ -3,9 +3,6 @@ trials, in a real SQLite file."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -47,14 +44,3 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert any(t.params.get("dropout") is None for t in study.trials)
     assert any(t.params.get("dropout") is not None for t in study.trials)
     return folder
-
-
-def tunelab(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tunelab.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "COLUMNS": "200"},
-    )

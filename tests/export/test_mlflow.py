@@ -10,7 +10,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 import tunelab as tl
-from tests.export.conftest import tunelab
+from tests.cli import tunelab
 from tunelab.export.mlflow import MlflowLogger, export_mlflow
 
 # MLflow's SQL store on SQLAlchemy 2.1

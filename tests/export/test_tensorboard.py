@@ -9,7 +9,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import api_pb2, metadata
 
 import tunelab as tl
-from tests.export.conftest import tunelab
+from tests.cli import tunelab
 from tunelab.export.tensorboard import run_name
 
 

@@ -3,13 +3,11 @@ charges nothing; once the file is restored, the same command runs the study's tr
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import tunelab as tl
+from tests.cli import tunelab
 from tunelab.trial import FailureKind, TrialStatus
 
 MNIST_FILES = (
@@ -19,18 +17,6 @@ MNIST_FILES = (
     "t10k-labels-idx1-ubyte.gz",
 )
 CORRUPTED = "train-labels-idx1-ubyte.gz"
-
-
-def tunelab(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tunelab.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "COLUMNS": "200"},
-        timeout=600,
-    )
 
 
 def corrupt_copy(tmp_path: Path, data_dir: Path) -> tuple[Path, Path]:

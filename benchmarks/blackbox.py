@@ -4,9 +4,12 @@ Every method minimises Branin, Hartmann-6, Rosenbrock-4, Ackley-5 (on the shifte
 [-32.768, 20]^5) and Levy-8 (tunelab.tasks.functions) with 60 evaluations, for 10 seeds,
 each with its own defaults (nothing is tuned per problem). Printed per problem: the
 median and interquartile range of the final simple regret (best value found minus the
-known optimum) and the median seconds per suggestion; then each method's mean rank
-over the problems (rank of its median regret on each problem) and the cost of one
-bayes suggestion at 25, 50, 100 and 200 observations in 6 dimensions.
+known optimum), the median regret after the first 30 evaluations, and the median
+seconds per suggestion; then each method's mean rank over the problems (rank of its
+median final regret on each problem), the checks of issue 18 (bayes vs Optuna GP on
+Hartmann-6, Branin after 30 evaluations) and the cost of one bayes suggestion at 25,
+50, 100 and 200 observations in 6 dimensions (median and max over 10 suggestions, and
+their ratio).
 
     python benchmarks/blackbox.py --jobs 2             # everything (~40 min on 2 cores)
     python benchmarks/blackbox.py --quick              # 3 seeds (1 for the slow peers)
@@ -63,16 +66,20 @@ FIELDS = [
     "evals",
     "best_value",
     "regret",
+    "regret_30",
     "s_per_suggestion",
     "wall_s",
 ]
 COST_OBSERVATIONS = (25, 50, 100, 200)
+EARLY = 30
+"""The regret after this many evaluations is recorded too (column ``regret_30``)."""
 
 
 @dataclass
 class Run:
     best_value: float
     seconds: list[float]  # one entry per suggestion / evaluation
+    values: list[float]  # objective values in evaluation order
 
 
 Runner = Callable[[SyntheticFunction, int, int], Run]
@@ -104,7 +111,8 @@ def tunelab_runner(searcher_name: str) -> Runner:
         time_suggestions(searcher, seconds)
         study = tl.create_study(searcher=searcher, space=fn.space(), storage=":memory:", seed=seed)
         study.optimize(fn.objective, max_trials=evals, quiet=True)
-        return Run(study.best_value, seconds)
+        values = [float(t.value) for t in study.trials if t.value is not None]
+        return Run(study.best_value, seconds, values)
 
     return run
 
@@ -137,7 +145,8 @@ def optuna_runner(kind: str) -> Runner:
         study.optimize(
             objective, n_trials=evals, callbacks=[lambda s, t: stamps.append(time.perf_counter())]
         )
-        return Run(float(study.best_value), _stamps_to_seconds(start, stamps))
+        values = [float(t.value) for t in study.trials if t.value is not None]
+        return Run(float(study.best_value), _stamps_to_seconds(start, stamps), values)
 
     return run
 
@@ -156,7 +165,8 @@ def skopt_run(fn: SyntheticFunction, seed: int, evals: int) -> Run:
             random_state=seed,
             callback=[lambda r: stamps.append(time.perf_counter())],
         )
-    return Run(float(result.fun), _stamps_to_seconds(start, stamps))
+    values = [float(v) for v in result.func_vals]
+    return Run(float(result.fun), _stamps_to_seconds(start, stamps), values)
 
 
 def keras_tuner_run(fn: SyntheticFunction, seed: int, evals: int) -> Run:
@@ -170,6 +180,7 @@ def keras_tuner_run(fn: SyntheticFunction, seed: int, evals: int) -> Run:
     )
     best = math.inf
     seconds: list[float] = []
+    values: list[float] = []
     with tempfile.TemporaryDirectory() as directory:
         oracle._set_project_dir(directory, "blackbox")
         oracle._display.verbose = 0
@@ -181,10 +192,11 @@ def keras_tuner_run(fn: SyntheticFunction, seed: int, evals: int) -> Run:
                 break
             value = fn([trial.hyperparameters.get(f"x{i}") for i in range(fn.dims)])
             best = min(best, value)
+            values.append(value)
             oracle.update_trial(trial.trial_id, {"value": value})
             trial.status = "COMPLETED"
             oracle.end_trial(trial)
-    return Run(best, seconds)
+    return Run(best, seconds, values)
 
 
 METHODS: dict[str, Runner] = {
@@ -212,6 +224,9 @@ def run_one(method: str, problem: str, seed: int, evals: int) -> dict[str, Any]:
         "evals": evals,
         "best_value": repr(result.best_value),
         "regret": repr(fn.regret(result.best_value)),
+        "regret_30": repr(fn.regret(min(result.values[:EARLY])))
+        if len(result.values) >= EARLY
+        else "",
         "s_per_suggestion": repr(float(np.median(result.seconds)) if result.seconds else math.nan),
         "wall_s": repr(time.perf_counter() - start),
     }
@@ -226,12 +241,28 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 def append_csv(path: Path, row: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    _upgrade_header(path)
     new = not path.exists()
     with path.open("a", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS)
         if new:
             writer.writeheader()
         writer.writerow(row)
+
+
+def _upgrade_header(path: Path) -> None:
+    """Rewrite a CSV written before a column was added (the old rows get it empty)."""
+    if not path.exists():
+        return
+    with path.open(newline="") as f:
+        header = next(csv.reader(f), None)
+    if header is None or header == FIELDS:
+        return
+    rows = read_csv(path)
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows({k: r.get(k) or "" for k in FIELDS} for r in rows)
 
 
 def run_all(plan: list[tuple[str, str, int]], evals: int, path: Path, jobs: int) -> None:
@@ -273,26 +304,34 @@ def _fmt(x: float) -> str:
 def report(rows: list[dict[str, str]], methods: list[str], problems: list[str], evals: int) -> None:
     rows = [r for r in rows if int(r["evals"]) == evals]
     regrets: dict[tuple[str, str], list[float]] = {}
+    early: dict[tuple[str, str], list[float]] = {}
     seconds: dict[str, list[float]] = {}
     for r in rows:
         if r["method"] in methods and r["problem"] in problems:
             regrets.setdefault((r["method"], r["problem"]), []).append(float(r["regret"]))
+            if r.get("regret_30"):
+                early.setdefault((r["method"], r["problem"]), []).append(float(r["regret_30"]))
             seconds.setdefault(r["method"], []).append(float(r["s_per_suggestion"]))
     present = [m for m in methods if any((m, p) in regrets for p in problems)]
     ranks: dict[str, list[float]] = {m: [] for m in present}
     medians: dict[tuple[str, str], float] = {}
+    early_medians: dict[tuple[str, str], float] = {}
     for p in problems:
         here = [m for m in present if (m, p) in regrets]
         if not here:
             continue
         print(f"\n### {p} ({evals} evaluations): final simple regret\n")
-        print("| method | seeds | median | IQR (25% - 75%) |")
-        print("|---|---:|---:|---:|")
+        print(f"| method | seeds | median | IQR (25% - 75%) | median after {EARLY} |")
+        print("|---|---:|---:|---:|---:|")
         for m in here:
             values = np.array(regrets[(m, p)])
             q25, q50, q75 = np.percentile(values, [25, 50, 75])
             medians[(m, p)] = float(q50)
-            print(f"| {m} | {len(values)} | {_fmt(q50)} | {_fmt(q25)} - {_fmt(q75)} |")
+            at_30 = "-"
+            if len(early.get((m, p), [])) == len(values):  # older rows lack the column
+                early_medians[(m, p)] = float(np.median(early[(m, p)]))
+                at_30 = _fmt(early_medians[(m, p)])
+            print(f"| {m} | {len(values)} | {_fmt(q50)} | {_fmt(q25)} - {_fmt(q75)} | {at_30} |")
         order = sorted(here, key=lambda m: medians[(m, p)])
         for m in here:
             tied = [i + 1 for i, o in enumerate(order) if medians[(o, p)] == medians[(m, p)]]
@@ -304,6 +343,34 @@ def report(rows: list[dict[str, str]], methods: list[str], problems: list[str], 
         mean_rank = statistics.mean(ranks[m]) if ranks[m] else math.nan
         print(f"| {m} | {mean_rank:.2f} | {len(ranks[m])} | {statistics.median(seconds[m]):.3f} |")
     _verdict(medians, problems)
+    _issue_checks(medians, early_medians, ranks)
+
+
+def _issue_checks(
+    medians: dict[tuple[str, str], float],
+    early_medians: dict[tuple[str, str], float],
+    ranks: dict[str, list[float]],
+) -> None:
+    """The sample-efficiency targets of issue 18, where this table has the numbers."""
+    bayes = "tunelab-bayes"
+    lines = []
+    pair = (medians.get((bayes, "hartmann6")), medians.get(("optuna-gp", "hartmann6")))
+    if pair[0] is not None and pair[1] is not None:
+        ok = "yes" if pair[0] <= pair[1] else "NO"
+        lines.append(f"Hartmann-6 median regret {_fmt(pair[0])} <= optuna-gp {_fmt(pair[1])}: {ok}")
+    at_30 = early_medians.get((bayes, "branin"))
+    if at_30 is not None:
+        lines.append(
+            f"Branin median regret after {EARLY} {_fmt(at_30)} < 0.01: "
+            + ("yes" if at_30 < 0.01 else "NO")
+        )
+    full = [m for m, r in ranks.items() if r and len(r) == max(len(v) for v in ranks.values())]
+    if bayes in full:
+        best = min(full, key=lambda m: statistics.mean(ranks[m]))
+        first = statistics.mean(ranks[bayes]) <= statistics.mean(ranks[best])
+        lines.append(f"{bayes} best mean rank: " + ("yes" if first else f"NO ({best})"))
+    if lines:
+        print("\n" + "\n".join(lines))
 
 
 def _verdict(medians: dict[tuple[str, str], float], problems: list[str]) -> None:
@@ -324,26 +391,29 @@ def _verdict(medians: dict[tuple[str, str], float], problems: list[str]) -> None
         )
 
 
-def bayes_cost(repeats: int = 5) -> None:
+def bayes_cost(repeats: int = 10, warmup: int = 5) -> None:
     """Seconds per bayes suggestion with N observations of Hartmann-6 (6 dimensions).
 
-    A study whose Sobol design has N points, so the next ``repeats`` suggestions are
-    the model's at N, N+1, ... observations; the median of those is printed.
+    A study whose Sobol design has ``N - warmup`` points, then ``warmup`` model
+    suggestions (the first fit of a study has no previous optimum to start from, which
+    a real study pays once, at its first model suggestion, not at N), then ``repeats``
+    timed suggestions at N, N+1, ... observations: their median, max and max/median.
     """
     import tunelab as tl
     from tunelab.searchers.bayes import BayesSearcher
 
     fn = make_function("hartmann6")
     print("\n### bayes: seconds per suggestion, 6 dimensions (Hartmann-6)\n")
-    print("| observations | median s | max s |")
-    print("|---:|---:|---:|")
+    print("| observations | median s | max s | max / median |")
+    print("|---:|---:|---:|---:|")
     for n in COST_OBSERVATIONS:
-        searcher = BayesSearcher(n_initial=n, seed=0)
+        searcher = BayesSearcher(n_initial=n - warmup, seed=0)
         seconds: list[float] = []
         time_suggestions(searcher, seconds, min_observations=n)
         study = tl.create_study(searcher=searcher, space=fn.space(), storage=":memory:")
         study.optimize(fn.objective, max_trials=n + repeats, quiet=True)
-        print(f"| {n} | {statistics.median(seconds):.3f} | {max(seconds):.3f} |", flush=True)
+        median, worst = statistics.median(seconds), max(seconds)
+        print(f"| {n} | {median:.3f} | {worst:.3f} | {worst / median:.2f} |", flush=True)
 
 
 def main() -> None:

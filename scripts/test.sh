@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the test dependencies into .venv (created if missing), then run the whole
-# test command: ruff (lint + format check), mypy, and the pytest suite.
+# test command: ruff (lint + format check), mypy, the documentation site (mkdocs build
+# --strict: a broken link or API reference fails it) and the pytest suite.
 # Usage: bash scripts/test.sh [extra pytest arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,5 +31,9 @@ echo "== ruff"
 .venv/bin/ruff format --check .
 echo "== mypy"
 .venv/bin/mypy
+echo "== mkdocs"
+DOCS_SITE=$(mktemp -d /tmp/tunelab-site.XXXXXX)
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet --site-dir "$DOCS_SITE"
+rm -rf "$DOCS_SITE"
 echo "== pytest"
 .venv/bin/pytest "$@"

@@ -39,10 +39,11 @@ def test_a_trial_reaching_its_own_budget_at_the_limit_completes(run_curves):
 
 
 def test_the_trial_budget_ends_hyperband_between_brackets(run_curves):
-    # bracket s=2 (9 trials) + s=1 (5 trials) fit 15 trials; s=0 (3 more) does not.
+    # bracket s=2 (9 trials) + s=1 (5 trials) fit 14 of 15 trials; s=0 (3 more) does
+    # not, so a bracket cut to the one trial left runs it to max_epochs.
     run = run_curves({"name": "hyperband", "max_epochs": 9}, max_trials=15)
-    assert len(run.study.trials) == 14 and run.usage.trials == 14
-    assert run.usage.epochs == 21 + 21
+    assert len(run.study.trials) == 15 and run.usage.trials == 15
+    assert run.usage.epochs == 21 + 21 + 9
 
 
 def test_the_wall_clock_budget_ends_the_study_cleanly():

@@ -210,10 +210,10 @@ def test_plan_prints_the_brackets_without_running_anything(tmp_path):
     out = result.stdout
     assert out.startswith("hyperband plan: R=27 epochs, eta=3")
     assert "1 (s=3)           0      27             1       27" in out
-    assert "total: 9 brackets, 125 trials, 795 epochs (15 of the 810-epoch budget unused)" in out
+    assert "total: 10 brackets, 126 trials, 810 epochs" in out
     assert not (tmp_path / "tunelab.db").exists()
     smaller = tunelab("plan", str(config), "--max-epochs", "100", cwd=tmp_path)
-    assert "total: 1 bracket, 27 trials, 81 epochs" in smaller.stdout
+    assert "total: 2 brackets, 28 trials, 100 epochs" in smaller.stdout
     bad = tmp_path / "bad.yaml"
     bad.write_text("task: synthetic_curves\nscheduler: {name: hyperband}\n")
     failed = tunelab("plan", str(bad), cwd=tmp_path)
@@ -235,7 +235,7 @@ def test_run_a_hyperband_study_from_yaml_keeps_to_the_plan(tmp_path):
         left = conn.execute(
             "select count(*) from tunelab_trials where status = 'paused'"
         ).fetchone()[0]
-    assert (epochs, left) == (90, 0)
+    assert (epochs, left) == (100, 0)
     assert (tmp_path / "tunelab.db.artifacts").is_dir()
 
 

@@ -9,6 +9,7 @@ import pytest
 import tunelab as tl
 from tests.conftest import curves_study
 from tunelab.schedulers import Scheduler, SchedulerView, Wait
+from tunelab.storage import MemoryStorage
 from tunelab.tasks.curves import LearningCurves
 
 
@@ -156,3 +157,62 @@ def test_a_study_loaded_before_another_worker_drew_does_not_repeat_its_draws(tmp
     second.optimize(objective, max_trials=6, quiet=True)
     xs = [t.params["x"] for t in tl.load_study("race", storage=url).trials]
     assert len(xs) == 6 and len(set(xs)) == 6
+
+
+class _FullReadCounter(MemoryStorage):
+    """A memory storage that counts the reads of a whole study's trials."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.full_reads = 0
+
+    def get_trials(
+        self, study_id, *, statuses=None, with_reports=True, numbers=None, min_number=None
+    ):
+        if numbers is None and min_number is None:
+            self.full_reads += 1
+        return super().get_trials(
+            study_id,
+            statuses=statuses,
+            with_reports=with_reports,
+            numbers=numbers,
+            min_number=min_number,
+        )
+
+
+def _define_and_fail_some(trial: tl.Trial) -> float:
+    x = trial.hp.Float("x", 0.0, 1.0)
+    trial.report(0, {"value": x})
+    if x > 0.8:
+        raise ValueError("too large")
+    return x
+
+
+def test_a_resumed_study_runs_random_search_without_reading_its_finished_trials():
+    storage = _FullReadCounter()
+    first = tl.create_study("resume", storage=storage, seed=3)
+    first.optimize(_define_and_fail_some, max_trials=20, quiet=True)
+    best = first.best_trial
+
+    loaded = tl.load_study("resume", storage=storage)
+    storage.full_reads = 0
+    usage = loaded.optimize(_define_and_fail_some, max_trials=25, quiet=True)
+
+    assert storage.full_reads == 0
+    trials = loaded.trials
+    assert len(trials) == 25 and usage.trials == 25
+    assert usage.epochs == sum(t.steps_trained for t in trials) == 25
+    assert loaded.best_trial.value <= best.value
+
+
+def test_a_searcher_that_reads_the_history_gets_the_older_trials_read_once():
+    storage = _FullReadCounter()
+    first = tl.create_study("tpe", storage=storage, searcher="tpe", seed=3)
+    first.optimize(_define_and_fail_some, max_trials=12, quiet=True)
+
+    loaded = tl.load_study("tpe", storage=storage)
+    storage.full_reads = 0
+    loaded.optimize(_define_and_fail_some, max_trials=20, quiet=True)
+
+    assert storage.full_reads == 1
+    assert len(loaded.trials) == 20

@@ -39,8 +39,7 @@ from tunelab.trial import (
     TrialRecord,
     TrialStatus,
 )
-
-__version__ = "0.1.0"
+from tunelab.version import __version__
 
 __all__ = [
     "Boolean",

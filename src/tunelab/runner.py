@@ -42,9 +42,9 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
-from tunelab.budget import Budget, BudgetUsage, counted_trials
+from tunelab.budget import Budget, BudgetUsage
 from tunelab.errors import EnvironmentFault, StorageError, StudyExhaustedError
 from tunelab.executors.base import (
     Executor,
@@ -54,6 +54,7 @@ from tunelab.executors.base import (
     outcome_from_result,
     time_limit_outcome,
 )
+from tunelab.finished_trials import FinishedTrials
 from tunelab.processes import is_alive, process_identity
 from tunelab.progress import ProgressDisplay
 from tunelab.schedulers.base import (
@@ -61,15 +62,23 @@ from tunelab.schedulers.base import (
     Done,
     Prune,
     Resume,
+    Scheduler,
     SchedulerView,
     Start,
     Wait,
     best_value,
 )
-from tunelab.searchers.base import History
+from tunelab.searchers.base import History, Searcher
 from tunelab.space import Config, Param, Space, Value
-from tunelab.storage.artifacts import CheckpointRef
-from tunelab.storage.base import FinishedTrialError, StaleStateError, StudyUpdate, TrialOutcome
+from tunelab.storage.artifacts import ArtifactStore, CheckpointRef
+from tunelab.storage.base import (
+    FinishedTrialError,
+    StaleStateError,
+    Storage,
+    StudyUpdate,
+    TrialOutcome,
+    ranks_before,
+)
 from tunelab.trial import (
     Decision,
     FailureKind,
@@ -80,13 +89,30 @@ from tunelab.trial import (
     TrialStatus,
 )
 
-if TYPE_CHECKING:
-    from tunelab.study import Study
+
+class StudyHandle(Protocol):
+    """What the loop uses of a study (``tunelab.study.Study`` is one); the loop does not
+    depend on the facade built on it."""
+
+    name: str
+    study_id: int
+    metric: str
+    mode: Literal["min", "max"]
+    storage: Storage
+    searcher: Searcher
+    scheduler: Scheduler
+    space: Space
+    declared: tuple[str, ...]
+
+    @property
+    def artifacts(self) -> ArtifactStore: ...
+
 
 _POLL_SECONDS = 0.2
 _T = TypeVar("_T")
 LeaseExpiry = Literal["fail", "requeue"]
 _RETRYABLE = (FailureKind.OBJECTIVE_ERROR, FailureKind.WORKER_LOST)
+_FINISHED = tuple(s for s in TrialStatus if s.is_finished)
 _NOT_CHARGED = (FailureKind.INTERRUPTED, FailureKind.ENVIRONMENT_ERROR)  # always run again
 
 
@@ -97,6 +123,21 @@ class _Running:
     record: TrialRecord
     params_written: int = 0
     taken_over: bool = False  # another worker ended it after its lease expired
+
+
+class _StoredState:
+    """A state_dict as last stored, so that only a changed one is written again."""
+
+    def __init__(self) -> None:
+        self.stored: dict[str, Any] | None = None  # None: not known yet
+
+    def changed(self, state: dict[str, Any]) -> dict[str, Any] | None:
+        """``state`` as it will read back from storage (JSON round trip: tuples become
+        lists), or None when it equals the stored one."""
+        if state == self.stored:  # the common case, without serialising
+            return None
+        normal: dict[str, Any] = json.loads(json.dumps(state))
+        return None if normal == self.stored else normal
 
 
 class _Heartbeat(threading.Thread):
@@ -125,7 +166,7 @@ class StudyRunner(TrialChannel):
 
     def __init__(
         self,
-        study: Study,
+        study: StudyHandle,
         objective: Objective | None,
         budget: Budget,
         executor: Executor | None,
@@ -138,6 +179,7 @@ class StudyRunner(TrialChannel):
         self.study = study
         self.objective = objective
         self.budget = budget
+        self._time_and_epochs = replace(budget, max_trials=None)
         self.executor = executor
         self.progress = progress
         self.lease_seconds = lease_seconds
@@ -146,16 +188,23 @@ class StudyRunner(TrialChannel):
         self.worker = process_identity()
         self.usage = BudgetUsage()
         self.artifacts = study.artifacts
-        self._trials: dict[int, TrialRecord] = {}  # every trial known, but those running here
-        self._finished: list[TrialRecord] = []
-        self._finished_numbers: set[int] = set()
+        # Trials finished when the study was loaded (numbered up to _newest_at_load and not
+        # live then) are read from storage only if a searcher or scheduler reads them.
+        self._newest_at_load = -1
+        self._live_at_load: frozenset[int] = frozenset()
+        self._older: list[TrialRecord] | None = None
+        self._trials: dict[int, TrialRecord] = {}  # trials known, but those running here
+        self._finished = FinishedTrials()
+        self._finished_numbers: set[int] = set()  # those finished since the study was loaded
+        self._scheduled = FinishedTrials()  # the finished trials a scheduler sees
+        self._steps: dict[int, int] = {}  # steps trained by every trial known
         self._live: dict[int, TrialRecord] = {}  # other workers' running or queued trials
         self._running: dict[int, _Running] = {}  # the trials this worker runs
         self._paused: dict[int, TrialRecord] = {}
         self._retried: set[int] = set()  # trials another trial retries (they do not count)
         self._version = 0
-        self._last_searcher_state = ""
-        self._last_scheduler_state = ""
+        self._searcher_state = _StoredState()
+        self._scheduler_state = _StoredState()
         self._clock = time.monotonic()
         self._stored_seconds = 0.0  # the study's clock as last written or read
         self._pending_elapsed = 0.0  # this worker's running time not written yet
@@ -192,9 +241,7 @@ class StudyRunner(TrialChannel):
         return SchedulerView(
             metric=self.study.metric,
             mode=self.study.mode,
-            # A trial that a retry replaces is not the scheduler's: its retry takes its
-            # place (its bracket, rung and budget), so it is not counted twice.
-            finished=[t for t in self._finished if t.number not in self._retried],
+            finished=self._scheduled,
             running=running,
             paused=list(self._paused.values()),
             space=self.study.space,
@@ -204,13 +251,8 @@ class StudyRunner(TrialChannel):
     def _state_update(self, *, space: bool = False, elapsed: bool = False) -> StudyUpdate:
         """Searcher/scheduler state changed since the last write (and elapsed time),
         to be written only if the study is still at the version this worker last saw."""
-        searcher_state = scheduler_state = None
-        text = json.dumps(self.study.searcher.state_dict(), sort_keys=True)
-        if text != self._last_searcher_state:
-            searcher_state = json.loads(text)
-        text = json.dumps(self.study.scheduler.state_dict(), sort_keys=True)
-        if text != self._last_scheduler_state:
-            scheduler_state = json.loads(text)
+        searcher_state = self._searcher_state.changed(self.study.searcher.state_dict())
+        scheduler_state = self._scheduler_state.changed(self.study.scheduler.state_dict())
         if elapsed:
             self._tick()
         return StudyUpdate(
@@ -232,9 +274,9 @@ class StudyRunner(TrialChannel):
         """Record that ``update`` is stored: the version moved on by one."""
         self._version += 1
         if update.searcher_state is not None:
-            self._last_searcher_state = json.dumps(update.searcher_state, sort_keys=True)
+            self._searcher_state.stored = update.searcher_state
         if update.scheduler_state is not None:
-            self._last_scheduler_state = json.dumps(update.scheduler_state, sort_keys=True)
+            self._scheduler_state.stored = update.scheduler_state
         if update.elapsed_delta:
             self._stored_seconds += update.elapsed_delta
             self._pending_elapsed -= update.elapsed_delta
@@ -274,45 +316,86 @@ class StudyRunner(TrialChannel):
         else:
             study.scheduler.load_state_dict(record.scheduler_state)
         study.scheduler.set_budget(self.budget)
-        self._last_searcher_state = json.dumps(record.searcher_state or {}, sort_keys=True)
-        self._last_scheduler_state = json.dumps(record.scheduler_state or {}, sort_keys=True)
+        self._searcher_state.stored = record.searcher_state or {}
+        self._scheduler_state.stored = record.scheduler_state or {}
         for param in Space.from_dict(record.space):
             if param.name not in study.space:
                 study.space.add(param)
         live = [*self._live, *self._paused]
-        newest = max([*self._trials, *self._running], default=-1)
+        newest = max([*self._trials, *self._running, self._newest_at_load])
         changed = storage.get_trials(study.study_id, numbers=live, min_number=newest + 1)
         self._absorb(changed)
 
     def _absorb(self, trials: list[TrialRecord]) -> None:
-        """Merge trials read from storage into this worker's view."""
+        """Merge trials read from storage into this worker's view (its cost grows with
+        the trials given, not with the study)."""
         for t in trials:
-            if t.number in self._running:
+            if t.number in self._running or self._is_older(t.number):
                 continue
             self._trials[t.number] = t
+            self._set_steps(t.number, t.steps_trained)
             self._paused.pop(t.number, None)
             self._live.pop(t.number, None)
             if t.retry_of is not None:
-                self._retried.add(t.retry_of)
+                self._mark_retried(t.retry_of)
             if t.status is TrialStatus.PAUSED:
                 self._paused[t.number] = t
             elif t.status.is_finished:
-                if t.number not in self._finished_numbers:
-                    self._finished_numbers.add(t.number)
-                    self._finished.append(t)
+                self._add_finished(t)
             else:
                 self._live[t.number] = t
-        self._finished.sort(key=lambda t: t.number)
-        self._recount()
 
-    def _recount(self) -> None:
-        self.usage.trials = counted_trials([*self._finished, *self._live.values()])
-        self.usage.epochs = sum(t.steps_trained for t in self._trials.values()) + sum(
-            r.record.steps_trained for r in self._running.values()
-        )
-        self._best = self._best_pruned = None
-        for t in self._finished:
-            self._note_best(t)
+    def _add_finished(self, t: TrialRecord) -> None:
+        """Count a trial that finished (once), keeping the lists in number order."""
+        if t.number in self._finished_numbers or self._is_older(t.number):
+            return
+        self._finished_numbers.add(t.number)
+        self._finished.add(t)
+        if t.number not in self._retried:
+            self._scheduled.add(t)
+        if self._counts(t):
+            self.usage.trials += 1
+        self._note_best(t)
+
+    def _mark_retried(self, number: int) -> None:
+        """A retry replaces trial ``number``: it no longer counts, nor is the scheduler's
+        (its retry takes its place: its bracket, rung and budget)."""
+        if number in self._retried:
+            return
+        self._retried.add(number)
+        if number in self._finished_numbers or self._is_older(number):
+            failed = self._known(number)
+            if failed is not None and failed.counts_toward_budget:
+                self.usage.trials -= 1
+            self._scheduled.remove_number(number)
+
+    def _is_older(self, number: int) -> bool:
+        """Whether trial ``number`` had finished when this worker loaded the study."""
+        return number <= self._newest_at_load and number not in self._live_at_load
+
+    def _older_finished(self) -> list[TrialRecord]:
+        """The trials finished when the study was loaded (read once, on first use)."""
+        if self._older is None:
+            stored = self.study.storage.get_trials(self.study.study_id, statuses=_FINISHED)
+            self._older = [t for t in stored if self._is_older(t.number)]
+        return self._older
+
+    def _known(self, number: int) -> TrialRecord | None:
+        """Trial ``number`` as this worker knows it, read from storage when it is one of
+        the older trials not read yet (None: no such trial, or running here)."""
+        if number in self._trials:
+            return self._trials[number]
+        if self._is_older(number):
+            found = self.study.storage.get_trials(self.study.study_id, numbers=[number])
+            if found:
+                self._trials[number] = found[0]
+                return found[0]
+        return None
+
+    def _set_steps(self, number: int, steps: int) -> None:
+        """Keep ``usage.epochs`` the sum of every known trial's steps."""
+        self.usage.epochs += steps - self._steps.get(number, 0)
+        self._steps[number] = steps
 
     def _counts(self, t: TrialRecord) -> bool:
         """Whether a finished trial uses up the trial budget (a retried one does not)."""
@@ -330,9 +413,26 @@ class StudyRunner(TrialChannel):
             self.study.searcher.load_state_dict(record.searcher_state)
         if record.scheduler_state is not None:
             self.study.scheduler.load_state_dict(record.scheduler_state)
-        self._last_searcher_state = json.dumps(record.searcher_state or {}, sort_keys=True)
-        self._last_scheduler_state = json.dumps(record.scheduler_state or {}, sort_keys=True)
-        self._absorb(self.study.storage.get_trials(self.study.study_id))
+        self._searcher_state.stored = record.searcher_state or {}
+        self._scheduler_state.stored = record.scheduler_state or {}
+        storage, study_id = self.study.storage, self.study.study_id
+        snapshot = storage.snapshot(study_id)
+        self._newest_at_load = snapshot.newest
+        self._live_at_load = frozenset(t.number for t in snapshot.live)
+        self._retried.update(snapshot.retried)
+        self.usage.trials = snapshot.counted
+        self.usage.epochs = snapshot.finished_steps
+        if snapshot.newest >= len(snapshot.live):  # some trials had finished
+            self._finished = FinishedTrials(self._older_finished)
+            self._scheduled = FinishedTrials(
+                lambda: [t for t in self._older_finished() if t.number not in self._retried]
+            )
+            best = storage.best_trial(study_id, self.study.mode)
+            if best is not None and best.status is TrialStatus.COMPLETED:
+                self._best = best
+            elif best is not None:
+                self._best_pruned = best
+        self._absorb(list(snapshot.live))
 
     def _recover_interrupted(self) -> None:
         """End the RUNNING trials whose process on this host is gone, and queue them again."""
@@ -407,9 +507,12 @@ class StudyRunner(TrialChannel):
     def _attempts(self, t: TrialRecord) -> int:
         """How many times this configuration ran: 1 plus its chain of retries before it."""
         n, current = 1, t
-        while current.retry_of is not None and current.retry_of in self._trials:
+        while current.retry_of is not None:
+            previous = self._known(current.retry_of)
+            if previous is None:
+                break
             n += 1
-            current = self._trials[current.retry_of]
+            current = previous
         return n
 
     def _latest_checkpoint(self, t: TrialRecord) -> CheckpointRef | None:
@@ -419,7 +522,7 @@ class StudyRunner(TrialChannel):
             ref = self.artifacts.latest(current.number)
             if ref is not None:
                 return ref
-            current = self._trials.get(current.retry_of) if current.retry_of is not None else None
+            current = self._known(current.retry_of) if current.retry_of is not None else None
         return None
 
     def _start_session(self) -> None:
@@ -588,7 +691,7 @@ class StudyRunner(TrialChannel):
     def _limit_reached(self) -> str | None:
         """The epoch or seconds limit, once reached (trial counts only limit new trials)."""
         self._tick()
-        return self.usage.exhausted(replace(self.budget, max_trials=None))
+        return self.usage.exhausted(self._time_and_epochs)
 
     def _waiting(self) -> list[TrialRecord]:
         return self._others(TrialStatus.WAITING)
@@ -631,6 +734,7 @@ class StudyRunner(TrialChannel):
     def _adopt(self, record: TrialRecord) -> None:
         """This worker runs ``record`` from now on."""
         self._running[record.number] = _Running(record, params_written=len(record.params))
+        self._set_steps(record.number, record.steps_trained)
         self._trials.pop(record.number, None)
         self._live.pop(record.number, None)
 
@@ -739,15 +843,15 @@ class StudyRunner(TrialChannel):
         for number in sorted(self._paused):
             if number in self._paused:
                 self._prune(number)
-        for number in self._ended_here:
-            self.artifacts.keep_latest(number)
+        if self.artifacts.directory.is_dir():  # else no trial saved a checkpoint
+            for number in self._ended_here:
+                self.artifacts.keep_latest(number)
 
     def _finish(
         self, record: TrialRecord, outcome: TrialOutcome, params: Config, *, retry: bool = False
     ) -> TrialRecord:
         """Write a trial's end, with what it taught the searcher and the scheduler."""
-        local = replace(
-            record,
+        local = record.evolve(
             status=outcome.status,
             params=params,
             value=outcome.value,
@@ -770,15 +874,12 @@ class StudyRunner(TrialChannel):
             elapsed=True,
         )
         self._trials[stored.number] = stored
-        self._finished.append(stored)
-        self._finished_numbers.add(stored.number)
+        self._set_steps(stored.number, stored.steps_trained)
+        self._add_finished(stored)
         self._ended_here.append(stored.number)
         if retry:
-            self._retried.add(stored.number)
-        if self._counts(stored):
-            self.usage.trials += 1
-        self._note_best(stored)
-        self.progress.update(self.usage, best=self._best_text(), ended=stored)
+            self._mark_retried(stored.number)
+        self._show_progress(stored)
         return stored
 
     def _should_retry(self, record: TrialRecord, outcome: TrialOutcome) -> bool:
@@ -832,13 +933,14 @@ class StudyRunner(TrialChannel):
     def _note_best(self, t: TrialRecord) -> None:
         """Keep the best completed trial, and the best pruned one for a study that ends
         (by its time or epoch limit) before any trial completed."""
-        if t.value is None:
+        if t.value is None or t.value != t.value:
             return
+        mode = self.study.mode
         if t.status is TrialStatus.COMPLETED:
-            if self._best is None or self.study.is_better(t.value, self._best.value):
+            if self._best is None or ranks_before(t, self._best, mode):
                 self._best = t
         elif t.status is TrialStatus.PRUNED and (
-            self._best_pruned is None or self.study.is_better(t.value, self._best_pruned.value)
+            self._best_pruned is None or ranks_before(t, self._best_pruned, mode)
         ):
             self._best_pruned = t
 
@@ -869,8 +971,7 @@ class StudyRunner(TrialChannel):
         if running.taken_over:
             return Decision.STOP
         changed = len(params) != running.params_written
-        record = replace(
-            running.record,
+        record = running.record.evolve(
             params=dict(params),
             reports=(*running.record.reports, Report(step, dict(metrics), time.time())),
         )
@@ -899,9 +1000,9 @@ class StudyRunner(TrialChannel):
             break
         running.params_written = len(params)
         running.record = record
-        self.usage.epochs += 1
+        self._set_steps(number, len(record.reports))
         self._tick()
-        self.progress.update(self.usage, best=self._best_text())
+        self._show_progress()
         if decision is Decision.CONTINUE:
             limit = self._limit_reached()
             if limit is not None:
@@ -949,7 +1050,7 @@ class StudyRunner(TrialChannel):
         running = self._running.pop(number, None)
         if running is None:  # asked by another process: read it from storage
             self._refresh()
-            known = self._trials.get(number)
+            known = self._known(number)
             if known is None or known.status.is_finished:
                 status = "unknown" if known is None else known.status.value
                 raise ValueError(f"trial {number} cannot be told: it is {status}")
@@ -984,6 +1085,10 @@ class StudyRunner(TrialChannel):
         """The best trial as Study.best_trial chooses it: completed, else pruned."""
         return self._best if self._best is not None else self._best_pruned
 
+    def _show_progress(self, ended: TrialRecord | None = None) -> None:
+        if not self.progress.quiet:  # quiet: not even the text is made
+            self.progress.update(self.usage, best=self._best_text(), ended=ended)
+
     def _best_text(self) -> str:
         best = self._leader()
         if best is None or best.value is None:
@@ -992,7 +1097,7 @@ class StudyRunner(TrialChannel):
         return f"{self.study.metric}={best.value:.4g} (#{best.number}{pruned})"
 
     def _headline(self) -> str:
-        state = "resumed" if self._trials else "new"
+        state = "resumed" if self._trials or self._newest_at_load >= 0 else "new"
         searcher, scheduler = self.study.searcher.name, self.study.scheduler.name
         return (
             f"tunelab: study {self.study.name!r} in {self.study.storage.url} "

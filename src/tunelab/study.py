@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from tunelab.budget import Budget, BudgetUsage, counted_trials
+from tunelab.budget import Budget, BudgetUsage
 from tunelab.errors import ConfigError, DuplicateStudyError, TunelabError
 from tunelab.executors import Executor, Objective, make_executor
 from tunelab.progress import ProgressDisplay
@@ -273,13 +273,9 @@ class Study:
         """The completed trial with the best value (earliest on ties). A study that no
         trial completed, ended by its time or epoch limit after trials reported, gives
         its best pruned trial: the best value reported stands."""
-        for status in (TrialStatus.COMPLETED, TrialStatus.PRUNED):
-            best: TrialRecord | None = None
-            for t in self.storage.get_trials(self.study_id, statuses=(status,)):
-                if t.value is not None and (best is None or self.is_better(t.value, best.value)):
-                    best = t
-            if best is not None:
-                return best
+        best = self.storage.best_trial(self.study_id, self.mode)
+        if best is not None:
+            return best
         raise TunelabError(f"study {self.name!r} has no completed trial yet")
 
     @property
@@ -294,18 +290,18 @@ class Study:
 
     def budget_used(self) -> BudgetUsage:
         record = self.storage.get_study(self.name)
-        trials = self.storage.get_trials(self.study_id)
+        snapshot = self.storage.snapshot(self.study_id)
         return BudgetUsage(
-            trials=counted_trials(trials),
-            epochs=sum(t.steps_trained for t in trials),
+            trials=snapshot.counted,
+            epochs=snapshot.finished_steps + sum(t.steps_trained for t in snapshot.live),
             seconds=record.elapsed_seconds,
         )
 
     def dataframe(self) -> pd.DataFrame:
         """One row per trial: number, status, value, ``params_*``, ``metrics_*``, timings, error."""
-        from tunelab.export import trials_dataframe
+        from tunelab.export.tables import rows_dataframe
 
-        return trials_dataframe(self.trials, self.space)
+        return rows_dataframe(self.storage.trial_table(self.study_id), self.space)
 
 
 def _guarded(executor: Executor, limit: int | None) -> Executor:

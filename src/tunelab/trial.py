@@ -137,6 +137,21 @@ class TrialRecord:
     def metric_history(self, metric: str) -> list[tuple[int, float]]:
         return [(r.step, r.metrics[metric]) for r in self.reports if metric in r.metrics]
 
+    def evolve(self, **changes: Any) -> TrialRecord:
+        """A copy with ``changes`` applied: ``dataclasses.replace`` without its per-field
+        work (the engine copies records several times per trial). Names must be fields."""
+        unknown = changes.keys() - _TRIAL_FIELDS
+        if unknown:
+            raise TypeError(f"TrialRecord has no field(s) {sorted(unknown)}")
+        new = object.__new__(TrialRecord)
+        state = new.__dict__
+        state.update(self.__dict__)
+        state.update(changes)
+        return new
+
+
+_TRIAL_FIELDS = frozenset(TrialRecord.__dataclass_fields__)
+
 
 class TrialChannel(ABC):
     """How a running trial talks to the study that owns it.

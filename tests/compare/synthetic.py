@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from tunelab.errors import ConfigError
-from tunelab.schedulers.base import Action, Scheduler, SchedulerView, Start
+from tunelab.schedulers.base import Action, Done, Scheduler, SchedulerView, Start
 from tunelab.tasks.base import Task
 from tunelab.trial import Decision, Trial, TrialRecord
 
@@ -132,9 +132,23 @@ class StopOddScheduler(Scheduler):
         return Decision.STOP if trial.number % 2 == 1 and step >= 2 else Decision.CONTINUE
 
 
+class QuitEarlyScheduler(Scheduler):
+    """Starts ``trials`` trials, then says Done: a strategy that leaves budget unused."""
+
+    name = "quit_early"
+
+    def __init__(self, *, trials: int = 1) -> None:
+        self.trials = trials
+
+    def next(self, view: SchedulerView) -> Action:
+        started = len(view.finished) + len(view.running) + len(view.paused)
+        return Start() if started < self.trials else Done("quit early")
+
+
 TASK_FILE = Path(__file__).resolve()
 TASK = f"{TASK_FILE}:CurveTask"
 STOP_ODD = {"name": "stop_odd", "class": "tests.compare.synthetic:StopOddScheduler"}
+QUIT_EARLY = {"name": "quit_early", "class": "tests.compare.synthetic:QuitEarlyScheduler"}
 
 
 def png_grid(seed: int) -> bytes:

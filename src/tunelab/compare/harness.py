@@ -5,9 +5,11 @@ interrupted comparison holds balanced partial results and a noisy machine slows 
 strategy alike. A run that has its result stored is skipped; an unfinished one is
 continued (its study resumes where it stopped); a missing one is started. A run that
 fails (an error out of the study, too many failed trials in a row, no trial completed
-nor reported) is recorded as failed with its error, and the comparison goes on. An error that is not
-the strategy's fault (:class:`~tunelab.errors.EnvironmentFault`: data that cannot be
-read, storage unavailable) stops the comparison instead; rerunning continues it.
+nor reported) is recorded as failed with its error, and the comparison goes on. An error
+that is not the strategy's fault (:class:`~tunelab.errors.EnvironmentFault`: data that
+cannot be read, storage unavailable) stops the comparison instead; rerunning continues it.
+At the end it prints the budget each strategy used, and says the budgets were equal only
+when each used at least 95% of it (:meth:`ComparisonResults.budget_statement`).
 """
 
 from __future__ import annotations
@@ -171,7 +173,16 @@ class ComparisonRunner:
                 self._say(f"[{index}/{len(identities)}] {name} ...")
                 result = self._run_one(strategy, repeat, task, identities[name], manifest)
                 self._say(f"[{index}/{len(identities)}] {name}: {self._describe(result)}")
-        return load_comparison(cfg.name, self.storage)
+        results = load_comparison(cfg.name, self.storage)
+        self._say_budget_use(results)
+        return results
+
+    def _say_budget_use(self, results: ComparisonResults) -> None:
+        """Print the budget each strategy used, and whether the budgets were equal."""
+        for use in results.budget_use():
+            self._say(f"  {use.strategy}: used {use.describe()}")
+        if results.budget_use():
+            self._say(results.budget_statement())
 
     def _warm_up(self, task: Task) -> None:
         """Train one epoch of one trial, untimed and unrecorded, before the first run.

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from tunelab.compare.config import ComparisonBudget
 from tunelab.compare.trace import AnytimeTrace, Session, anytime_trace
 from tunelab.errors import ConfigError, StudyNotFoundError
 from tunelab.storage import Storage, StudyRecord, make_storage
@@ -24,6 +25,10 @@ RUN_KEY = "tunelab.compare.run"
 MANIFEST_KEY = "tunelab.compare.manifest"
 SESSIONS_KEY = "tunelab.compare.sessions"
 RESULT_KEY = "tunelab.compare.result"
+
+FULL_BUDGET = 0.95
+"""A strategy whose finished runs used less than this share of the budget did not run
+at the comparison's budget: the report says so instead of calling the budgets equal."""
 
 RunStatus = Literal["finished", "failed", "incomplete"]
 StrategyStatus = Literal["ok", "partial", "failed", "unavailable", "not run"]
@@ -56,11 +61,49 @@ class RunResult:
     def params(self) -> dict[str, Any]:
         return dict(self.best_trial.params) if self.best_trial is not None else {}
 
+    def budget_used(self, budget: Mapping[str, float]) -> float:
+        """What this run used of the comparison's budget, in the budget's unit (epochs,
+        trials counted toward the budget, or wall seconds)."""
+        ((kind, _),) = budget.items()
+        if kind == "epochs":
+            return float(self.epochs)
+        if kind == "trials":
+            return float(self.trials_run)
+        return float(self.wall_seconds)
+
     def test_value(self, metric: str | None) -> float | None:
         if metric is None:
             return None
         value = self.test_metrics.get(metric)
         return None if value is None or not math.isfinite(value) else float(value)
+
+
+@dataclass(frozen=True)
+class BudgetUse:
+    """How much of the budget a strategy's finished runs used: the median amount and
+    the lowest share of any run (a run that stopped short lowers it)."""
+
+    strategy: str
+    kind: str
+    amount: float
+    median_used: float
+    lowest_fraction: float
+
+    @property
+    def fraction(self) -> float:
+        return self.median_used / self.amount if self.amount > 0 else 1.0
+
+    @property
+    def full(self) -> bool:
+        """Whether every finished run used at least :data:`FULL_BUDGET` of the budget."""
+        return self.lowest_fraction >= FULL_BUDGET
+
+    def describe(self) -> str:
+        """``214/300 epochs (71%)``, with the lowest run's share when runs differ."""
+        text = f"{self.median_used:g}/{self.amount:g} {self.kind} ({self.fraction:.0%})"
+        if round(self.lowest_fraction, 2) < round(self.fraction, 2):
+            text += f", lowest run {self.lowest_fraction:.0%}"
+        return text
 
 
 @dataclass(frozen=True)
@@ -117,6 +160,41 @@ class ComparisonResults:
     @property
     def budget(self) -> dict[str, float]:
         return dict(self.manifest["budget"])
+
+    def budget_use(self) -> list[BudgetUse]:
+        """Budget used by each strategy with finished runs, in strategy order."""
+        ((kind, amount),) = self.budget.items()
+        out = []
+        for s in self.strategies:
+            used = sorted(r.budget_used(self.budget) for r in s.finished)
+            if not used:
+                continue
+            middle = len(used) // 2
+            median = used[middle] if len(used) % 2 else (used[middle - 1] + used[middle]) / 2
+            lowest = used[0] / amount if amount > 0 else 1.0
+            out.append(BudgetUse(s.name, kind, float(amount), median, lowest))
+        return out
+
+    def under_budget(self) -> list[str]:
+        """Strategies a finished run of which used under :data:`FULL_BUDGET` of the budget."""
+        return [u.strategy for u in self.budget_use() if not u.full]
+
+    def budget_statement(self) -> str:
+        """One sentence on the budget: the same for every strategy only when each used at
+        least :data:`FULL_BUDGET` of it; otherwise which strategies used less."""
+        ((kind, amount),) = self.budget.items()
+        budget = ComparisonBudget(kind, amount).describe()  # type: ignore[arg-type]
+        under = [u for u in self.budget_use() if not u.full]
+        if not under:
+            return (
+                f"Budget: {budget}, the same for every strategy (each used at least "
+                f"{FULL_BUDGET:.0%} of it)."
+            )
+        listed = "; ".join(f"{u.strategy} used {u.describe()}" for u in under)
+        return (
+            f"Budget: {budget}, but the budgets were NOT equal: {listed} "
+            f"(under {FULL_BUDGET:.0%} of the budget)."
+        )
 
     @property
     def report_settings(self) -> dict[str, Any]:

@@ -148,15 +148,11 @@ class Oracle:
         return settings
 
     def attach(self, study: Study, objective: Objective, policy: EntryPolicy) -> None:
-        """Show the trials of ``study`` (a tuner calls it once its study is open); a
-        custom oracle also becomes the study's searcher."""
+        """Show the trials of ``study`` (a tuner calls it once its study is open; the tuner
+        also makes a custom oracle the study's searcher)."""
         self.study = study
         self.objective = objective
         self.policy = policy
-        if self.populates_space:
-            from tunelab.keras.oracles import PopulateSpaceSearcher
-
-            study.searcher = PopulateSpaceSearcher(self)
 
     def _view(self, record: TrialRecord) -> TunerTrial:
         hp = HyperParameters.with_values(self.study.space, record.params, self.policy)

@@ -28,7 +28,7 @@ from tunelab.keras.hyperparameters import EntryPolicy, HyperParameters, define
 from tunelab.keras.models import WEIGHTS_FILE, load_weights, model_folder
 from tunelab.keras.objective import DEFAULT_OBJECTIVE, make_objective
 from tunelab.keras.oracle import Oracle, TunerTrial
-from tunelab.keras.oracles import SearchOracle
+from tunelab.keras.oracles import PopulateSpaceSearcher, SearchOracle
 from tunelab.keras.run import CompileOverrides, KerasObjective
 from tunelab.keras.trial_run import RunTrialObjective
 from tunelab.space import Param, Space
@@ -155,6 +155,8 @@ class Tuner:
         )
         self.oracle = oracle
         oracle.attach(self.study, self.objective, self.policy)
+        if oracle.populates_space:
+            self.study.searcher = PopulateSpaceSearcher(oracle)
         oracle.bound_to_study = True
 
     # -- set-up -----------------------------------------------------------------------------

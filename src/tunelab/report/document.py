@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tunelab.compare.config import ComparisonBudget
 from tunelab.compare.results import ComparisonResults, RunResult, StrategyResult
 from tunelab.report import plots
 from tunelab.report.analysis import SCORE_KINDS, Analysis
@@ -59,6 +58,7 @@ from tunelab.report.tables import (
     summary_table,
     traces_frame,
 )
+from tunelab.version import __version__
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -129,11 +129,7 @@ class ReportBuilder:
 
     def _setup(self) -> None:
         r, m = self.results, self.results.manifest
-        ((kind, amount),) = r.budget.items()
-        budget = ComparisonBudget(kind, amount).describe()  # type: ignore[arg-type]
         options = ", ".join(f"{k}={v}" for k, v in (m.get("task_options") or {}).items())
-        from tunelab import __version__
-
         final = (
             "each run's best configuration retrained on train+validation for its best epoch "
             "count and scored once on the test data"
@@ -145,7 +141,7 @@ class ReportBuilder:
                 f"Task {m.get('task')}"
                 + (f" ({options})" if options else "")
                 + f", tuned for {r.metric} ({'maximised' if r.mode == 'max' else 'minimised'}). "
-                f"Budget: {budget}, the same for every strategy. {r.repeats} repeats per "
+                f"{r.budget_statement()} {r.repeats} repeats per "
                 f"strategy; repeat r runs with seed {m.get('seed', 0)} + r. Final evaluation: "
                 f"{final}. Storage: {r.storage_url}. Report made "
                 f"{time.strftime('%Y-%m-%d %H:%M:%S')} by tunelab {__version__} from the stored "
@@ -160,8 +156,10 @@ class ReportBuilder:
             "Median [first quartile, third quartile] over finished runs. Best validation: the "
             "study's best trial; test score: "
             + (a.test_metric or "none")
-            + " of that configuration retrained on train+validation. Epochs and wall seconds "
-            "are what each run used (the study clock, searcher time included). Stopped early: "
+            + " of that configuration retrained on train+validation. Budget used: the "
+            "median amount of the budget the runs used, and its share (the lowest run's share "
+            "when it is lower). Epochs and wall seconds are what each run used (the study "
+            "clock, searcher time included). Stopped early: "
             "trials a scheduler stopped or left paused (a trial cut by the end of the budget is "
             "not counted). Mean rank and P(best, bootstrap) are for the "
             + (primary.label if primary else "primary score")

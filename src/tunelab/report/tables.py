@@ -97,8 +97,10 @@ def summary_table(analysis: Analysis) -> TableData:
     val, test = analysis.scores.get("validation"), analysis.scores.get("test")
     primary = analysis.primary_scores if analysis.scores else None
     rows, records = [], []
+    budget_use = {u.strategy: u for u in analysis.results.budget_use()}
     for s in strategy_order(analysis):
         use = strategy_summaries(s)
+        spent = budget_use.get(s.name)
         status = _STATUS.get(s.status, s.status)
         if s.status == "partial":
             status = f"{len(s.finished)} of {s.repeats} runs finished"
@@ -115,6 +117,7 @@ def summary_table(analysis: Analysis) -> TableData:
                 f"{len(s.finished)}/{len(s.failed)}",
                 fmt_summary(vs),
                 fmt_summary(ts),
+                spent.describe() if spent else "-",
                 *(fmt_summary(use[k]) for k in ("epochs", "seconds", "trials", "stopped_early")),
                 fmt_num(rank),
                 f"{p_best:.0%}" if p_best is not None else "-",
@@ -128,6 +131,9 @@ def summary_table(analysis: Analysis) -> TableData:
             "runs_failed": len(s.failed),
             "mean_rank": rank,
             "p_best": p_best,
+            "budget_used": spent.median_used if spent else None,
+            "budget_fraction": spent.fraction if spent else None,
+            "budget_lowest_fraction": spent.lowest_fraction if spent else None,
         }
         summaries: Mapping[str, Summary | None] = {"validation": vs, "test": ts, **use}
         for label, summary in summaries.items():
@@ -142,6 +148,7 @@ def summary_table(analysis: Analysis) -> TableData:
         "runs ok/failed",
         "best validation",
         "test score",
+        "budget used",
         "epochs",
         "wall s",
         "trials",

@@ -7,10 +7,17 @@ A bracket starts ``n_0`` trials with ``r_0`` epochs each; when every trial of ru
 pruned. The last rung trains to ``max_epochs`` and completes (Jamieson & Talwalkar
 2016; Li et al. 2018, the SuccessiveHalving subroutine of Hyperband).
 
-A bracket's trials carry ``{"bracket": id}`` in ``meta["scheduler"]`` and their rung is
-their budget, so the scheduler's view of every bracket is rebuilt from the stored trials
-(after a crash too). With a total epoch or trial budget, brackets are opened only while
-a whole one still fits: the run keeps to the budget and :meth:`plan` says what it runs.
+A bracket's trials carry ``{"bracket": id, "s": s}`` in ``meta["scheduler"]`` (plus
+``"cut": True`` and ``"top"`` for a cut bracket) and their rung is their budget, so the
+scheduler's view of every bracket is rebuilt from the stored trials (after a crash
+too). With a total epoch or trial budget the whole budget is spent and never exceeded
+(a finished bracket holds what its trials trained, so epochs that early stopping left
+unused go to later brackets):
+the next bracket of the cycle that fits opens; when no whole bracket fits any more, a
+bracket *cut* to what is left opens (the one of largest cost among the cycle's
+brackets with fewer starting trials, at least ``eta^s`` so one still reaches the top
+rung); when not even that fits, a last bracket of one trial trains the epochs left and
+completes there. :meth:`plan` lists exactly these brackets, cut ones marked.
 """
 
 from __future__ import annotations
@@ -63,7 +70,7 @@ def max_bracket_index(min_epochs: int, max_epochs: int, eta: int) -> int:
     return s
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=1024)
 def bracket_rungs(s: int, n: int, max_epochs: int, eta: int) -> tuple[tuple[int, int], ...]:
     """Rungs ``(n_i, r_i)`` for ``i = 0..s``: ``n_i = floor(n / eta^i)`` trials reach
     ``r_i = max_epochs * eta^(i - s)`` epochs (rounded half up to whole epochs)."""
@@ -76,29 +83,45 @@ def bracket_rungs(s: int, n: int, max_epochs: int, eta: int) -> tuple[tuple[int,
 
 @dataclass(frozen=True)
 class BracketShape:
-    """One kind of bracket: Hyperband's ``s`` and its rungs ``(trials, epochs)``."""
+    """One kind of bracket: Hyperband's ``s`` and its rungs ``(trials, epochs)``.
+
+    ``cut``: a bracket cut to the budget left (fewer starting trials, or the last
+    bracket whose top rung is the epochs left).
+    """
 
     s: int
     rungs: tuple[tuple[int, int], ...]
+    cut: bool = False
 
     @property
     def trials(self) -> int:
         return self.rungs[0][0]
 
     @property
+    def top(self) -> int:
+        """Epochs at the top rung, where trials complete."""
+        return self.rungs[-1][1]
+
+    @property
     def epochs(self) -> int:
         """Epochs the bracket trains when promoted trials continue from checkpoints."""
-        return sum(r.new_epochs for r in rungs_from(list(self.rungs)))
+        return _epochs(self.rungs)
 
     def plan(self, label: str) -> BracketPlan:
-        return BracketPlan(label, rungs_from(list(self.rungs)))
+        return BracketPlan(label, rungs_from(list(self.rungs)), cut=self.cut)
+
+
+@lru_cache(maxsize=4096)
+def _epochs(rungs: tuple[tuple[int, int], ...]) -> int:
+    return sum(r.new_epochs for r in rungs_from(list(rungs)))
 
 
 class BracketScheduler(Scheduler):
-    """Runs successive-halving brackets of the shapes :meth:`shapes` lists, in a cycle.
+    """Runs successive-halving brackets of the shapes :meth:`shapes` lists, in a cycle,
+    then brackets cut to the budget left (see the module docstring).
 
-    Subclasses define the cycle (one shape for halving; ``s_max .. 0`` for Hyperband).
-    State: the brackets opened so far and what they committed of the budget.
+    State: the brackets opened so far (their shapes, cut ones included) and what they
+    committed of the budget.
     """
 
     max_epochs: int
@@ -106,7 +129,7 @@ class BracketScheduler(Scheduler):
     eta: int
 
     def __init__(self) -> None:
-        self.opened_: list[tuple[int, int]] = []  # (bracket id, index of its shape)
+        self.opened_: list[tuple[int, int, BracketShape]] = []  # (id, cycle index, shape)
         self.cursor_ = 0
         self.committed_epochs_ = 0
         self.committed_trials_ = 0
@@ -124,14 +147,35 @@ class BracketScheduler(Scheduler):
     def set_budget(self, budget: Budget) -> None:
         self.budget_ = budget
 
-    def _choose(self, cursor: int, epochs_left: float, trials_left: float) -> int | None:
-        """The next shape in the cycle from ``cursor`` that fits what is left, or None."""
+    def _choose(
+        self, cursor: int, epochs_left: float, trials_left: float
+    ) -> tuple[int, BracketShape] | None:
+        """The next bracket for what is left, with its index in the cycle, or None when
+        nothing is left: the next whole shape of the cycle from ``cursor`` that fits,
+        else the costliest cut one that fits, else one trial training the epochs left."""
         shapes = self.shapes()
-        for k in range(len(shapes)):
-            index = (cursor + k) % len(shapes)
+        order = [(cursor + k) % len(shapes) for k in range(len(shapes))]
+        for index in order:
             if shapes[index].epochs <= epochs_left and shapes[index].trials <= trials_left:
-                return index
-        return None
+                return index, shapes[index]
+        if epochs_left < 1 or trials_left < 1:
+            return None
+        best: tuple[int, BracketShape] | None = None
+        for index in order:
+            shape = shapes[index]
+            # Cost grows with n: the largest n that fits is this shape's best cut.
+            for n in range(min(shape.trials - 1, int(min(trials_left, 1e9))), 0, -1):
+                if n < self.eta**shape.s:  # no trial would reach the top rung
+                    break
+                rungs = bracket_rungs(shape.s, n, shape.top, self.eta)
+                if _epochs(rungs) <= epochs_left:
+                    if best is None or _epochs(rungs) > best[1].epochs:
+                        best = (index, BracketShape(shape.s, rungs, cut=True))
+                    break
+        if best is not None:
+            return best
+        top = int(min(epochs_left, self.max_epochs))
+        return cursor % len(shapes), BracketShape(0, ((1, top),), cut=True)
 
     def _left(self, budget: Budget, epochs: int, trials: int) -> tuple[float, float]:
         epochs_left = math.inf if budget.max_epochs is None else budget.max_epochs - epochs
@@ -144,28 +188,29 @@ class BracketScheduler(Scheduler):
             "exact when the objective checkpoints (a promoted trial trains only the epochs "
             "between rungs) and no trial fails"
         ]
-        chosen: list[int] = []
+        chosen: list[BracketShape] = []
         if budget.max_epochs is None and budget.max_trials is None:
-            chosen = list(range(len(shapes)))
+            chosen = list(shapes)
             notes.append("no epoch or trial budget: the brackets repeat until time runs out")
         else:
             cursor, epochs, trials = 0, 0, 0
             while len(chosen) < 100_000:
-                index = self._choose(cursor, *self._left(budget, epochs, trials))
-                if index is None:
+                found = self._choose(cursor, *self._left(budget, epochs, trials))
+                if found is None:
                     break
-                chosen.append(index)
-                epochs += shapes[index].epochs
-                trials += shapes[index].trials
+                index, shape = found
+                chosen.append(shape)
+                epochs += shape.epochs
+                trials += shape.trials
                 cursor = (index + 1) % len(shapes)
-            if not chosen:
-                smallest = min(shapes, key=lambda sh: sh.epochs)
+            if any(shape.cut for shape in chosen):
                 notes.append(
-                    f"the budget is too small for any bracket (the smallest needs "
-                    f"{smallest.epochs} epochs and {smallest.trials} trials)"
+                    "cut: a bracket cut to the budget left (fewer starting trials; the last "
+                    "one's top rung is the epochs left, where its trials complete)"
                 )
         brackets = tuple(
-            shapes[index].plan(f"{k + 1} (s={shapes[index].s})") for k, index in enumerate(chosen)
+            shape.plan(f"{k + 1} (s={shape.s}{', cut' if shape.cut else ''})")
+            for k, shape in enumerate(chosen)
         )
         return Plan(
             self.name,
@@ -181,9 +226,10 @@ class BracketScheduler(Scheduler):
     def on_report(
         self, trial: TrialRecord, step: int, metrics: Any, view: SchedulerView
     ) -> Decision:
-        if "bracket" not in scheduler_meta(trial):
+        meta = scheduler_meta(trial)
+        if "bracket" not in meta:
             return Decision.CONTINUE
-        return pause_at_budget(trial, step, self.max_epochs)
+        return pause_at_budget(trial, step, int(meta.get("top", self.max_epochs)))
 
     def next(self, view: SchedulerView) -> Action:
         members: dict[int, list[TrialRecord]] = {}
@@ -192,45 +238,49 @@ class BracketScheduler(Scheduler):
                 bracket = scheduler_meta(t).get("bracket")
                 if isinstance(bracket, int):
                     members.setdefault(bracket, []).append(t)
-        shapes = self.shapes()
         waiting = False
-        for bracket_id, index in self.opened_:
-            outcome = self._bracket_next(
-                bracket_id, shapes[index], members.get(bracket_id, []), view
-            )
+        # Epochs each bracket holds of the budget: its plan while it runs (or what it
+        # trained, if more: an objective that restarts instead of resuming), what it
+        # trained once finished (early stopping or failures leave part of a plan unused).
+        committed = 0
+        for bracket_id, _, shape in self.opened_:
+            trials = members.pop(bracket_id, [])
+            outcome = self._bracket_next(bracket_id, shape, trials, view)
+            trained = sum(t.steps_trained for t in trials)
+            committed += trained if isinstance(outcome, Done) else max(shape.epochs, trained)
             if isinstance(outcome, Wait):
                 waiting = True
             elif not isinstance(outcome, Done):
                 return outcome
-        # Objectives that restart instead of resuming train more than planned.
-        used = sum(t.steps_trained for g in (view.finished, view.running, view.paused) for t in g)
-        opened = self._open_next(used)
+        others = (*view.finished, *view.running, *view.paused)
+        committed += sum(t.steps_trained for t in others if "bracket" not in scheduler_meta(t))
+        committed += sum(t.steps_trained for ts in members.values() for t in ts)
+        self.committed_epochs_ = committed
+        opened = self._open_next()
         if opened is not None:
             bracket_id, shape = opened
             return self._bracket_next(bracket_id, shape, [], view)
         if waiting:
             return Wait()
         epochs_left, trials_left = self._left(
-            self.budget_, max(self.committed_epochs_, used), self.committed_trials_
+            self.budget_, self.committed_epochs_, self.committed_trials_
         )
         return Done(
-            f"{self.name}: no further bracket fits the budget left "
-            f"({_amount(epochs_left, 'epochs')}, {_amount(trials_left, 'trials')})"
+            f"{self.name}: the budget is used ({_amount(epochs_left, 'epochs')}, "
+            f"{_amount(trials_left, 'trials')} left)"
         )
 
-    def _open_next(self, used_epochs: int) -> tuple[int, BracketShape] | None:
-        """Open the next bracket of the cycle that fits the budget left, if any."""
-        index = self._choose(
+    def _open_next(self) -> tuple[int, BracketShape] | None:
+        """Open the next bracket for the budget left (whole, else cut), if any is left."""
+        found = self._choose(
             self.cursor_,
-            *self._left(
-                self.budget_, max(self.committed_epochs_, used_epochs), self.committed_trials_
-            ),
+            *self._left(self.budget_, self.committed_epochs_, self.committed_trials_),
         )
-        if index is None:
+        if found is None:
             return None
-        shape = self.shapes()[index]
+        index, shape = found
         bracket_id = len(self.opened_)
-        self.opened_.append((bracket_id, index))
+        self.opened_.append((bracket_id, index, shape))
         self.cursor_ = (index + 1) % len(self.shapes())
         self.committed_epochs_ += shape.epochs
         self.committed_trials_ += shape.trials
@@ -247,7 +297,10 @@ class BracketScheduler(Scheduler):
         still running; Done when the bracket has finished."""
         rungs = shape.rungs
         if len(members) < rungs[0][0]:
-            return Start(budget=rungs[0][1], meta={"bracket": bracket_id, "s": shape.s})
+            meta: dict[str, Any] = {"bracket": bracket_id, "s": shape.s}
+            if shape.cut:
+                meta.update(cut=True, top=shape.top)
+            return Start(budget=rungs[0][1], meta=meta)
 
         def rung(t: TrialRecord) -> int:
             budget = t.budget or 0
@@ -279,14 +332,28 @@ class BracketScheduler(Scheduler):
     # -- state -----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         return {
-            "opened": [list(pair) for pair in self.opened_],
+            "opened": [
+                [bracket_id, index, shape.s, [list(r) for r in shape.rungs], shape.cut]
+                for bracket_id, index, shape in self.opened_
+            ],
             "cursor": self.cursor_,
             "committed_epochs": self.committed_epochs_,
             "committed_trials": self.committed_trials_,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.opened_ = [(int(a), int(b)) for a, b in state.get("opened", [])]
+        """Restore :meth:`state_dict`; states stored before cut brackets existed hold
+        ``[id, cycle index]`` pairs and load as whole brackets of the cycle."""
+        shapes = self.shapes()
+        self.opened_ = []
+        for entry in state.get("opened", []):
+            bracket_id, index = int(entry[0]), int(entry[1])
+            if len(entry) == 2:
+                shape = shapes[index]
+            else:
+                rungs = tuple((int(n), int(r)) for n, r in entry[3])
+                shape = BracketShape(int(entry[2]), rungs, cut=bool(entry[4]))
+            self.opened_.append((bracket_id, index, shape))
         self.cursor_ = int(state.get("cursor", 0))
         self.committed_epochs_ = int(state.get("committed_epochs", 0))
         self.committed_trials_ = int(state.get("committed_trials", 0))

@@ -6,8 +6,9 @@ one Hyperband iteration runs the brackets ``s = s_max .. 0``; bracket ``s`` star
 the best ``1/eta`` at every rung (Algorithm 1 of the paper, with ``B = (s_max + 1) R``).
 Promoted trials continue from their checkpoints, so bracket ``s`` trains
 ``sum_i n_i (r_i - r_{i-1})`` epochs. Iterations repeat; under a total epoch (or trial)
-budget, each next bracket in the cycle is opened only if it fits what is left, so the
-run never exceeds the budget and :meth:`plan` lists exactly the brackets that run.
+budget the next bracket of the cycle that fits opens, then brackets cut to what is left
+(see :mod:`tunelab.schedulers.halving`), so the run spends the budget without exceeding
+it and :meth:`plan` lists exactly the brackets that run.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 ``study.plan()`` and ``tunelab plan CONFIG.yaml`` print a :class:`Plan`. For
 Hyperband-like schedulers the numbers are exact: with objectives that checkpoint (a
 promoted trial trains only the epochs between two rungs) and no failed trials, the run
-trains ``total_epochs`` epochs, no more.
+trains ``total_epochs`` epochs, no more; under an epoch budget that is the whole budget
+(brackets cut to what is left are listed, labelled ``cut``).
 """
 
 from __future__ import annotations
@@ -25,10 +26,13 @@ class RungPlan:
 
 @dataclass(frozen=True)
 class BracketPlan:
-    """A successive-halving bracket (or, for fifo/pbt, one group of trials)."""
+    """A successive-halving bracket (or, for fifo/pbt, one group of trials); ``cut``: a
+    bracket cut to the budget left (fewer starting trials, or a last one whose top rung
+    is the epochs left)."""
 
     label: str
     rungs: tuple[RungPlan, ...]
+    cut: bool = False
 
     @property
     def trials(self) -> int:

@@ -36,6 +36,8 @@ _SQRT_HALF = math.sqrt(0.5)
 _LOG_SQRT_HALF_PI = 0.5 * math.log(0.5 * math.pi)
 _ASYMPTOTIC_BELOW = -1e3
 _MIN_VARIANCE = 1e-12
+LOCAL_SCALES = (0.005, 0.02, 0.08)
+"""Standard deviations (unit-cube coordinates) of the candidates around good points."""
 MAX_EXHAUSTIVE_LEVELS = 16
 """Discrete parameters with more values are relaxed to continuous during L-BFGS-B."""
 
@@ -135,23 +137,40 @@ class AcquisitionOptimizer:
         sobol = qmc.Sobol(d=enc.param_dims, scramble=True, seed=int(rng.integers(2**63 - 1)))
         return enc.from_unit_coordinates(sobol.random(self.n_candidates))
 
+    def local_candidates(self, around: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Gaussian perturbations of the rows of ``around`` (projected).
+
+        Only the continuous coordinates move, at several scales (``LOCAL_SCALES``), so
+        both a small step from a good point and a larger one are among the candidates:
+        the best improvement is often close to the best observations, where global
+        quasi-random candidates are too sparse to land.
+        """
+        n = max(1, self.n_candidates // 8)
+        base = around[rng.integers(len(around), size=n)]
+        scales = np.asarray(LOCAL_SCALES)[rng.integers(len(LOCAL_SCALES), size=n)]
+        step = rng.normal(size=base.shape) * scales[:, None] * self._relaxed
+        return self.encoding.project(np.clip(base + step, 0.0, 1.0))
+
     def maximise(
-        self, acq: LogEI, rng: np.random.Generator, extra_starts: np.ndarray | None = None
+        self,
+        acq: LogEI,
+        rng: np.random.Generator,
+        extra_starts: np.ndarray | None = None,
+        around: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Projected points and their acquisition values, best first.
 
-        The refined optima come first, then every scored candidate, so a caller can
-        take the best one that it has not proposed before.
+        Candidates are quasi-random points of the whole space plus, with ``around``,
+        perturbations of those points. The refined optima come first, then every
+        scored candidate, so a caller can take the best one that it has not proposed
+        before.
         """
         X = self.candidates(rng)
+        if around is not None and len(around) and self._relaxed.any():
+            X = np.vstack([X, self.local_candidates(around, rng)])
         values = acq(X)
         order = np.argsort(-values, kind="stable")
-        starts: list[np.ndarray] = []
-        for i in order:
-            if len(starts) == self.n_refine:
-                break
-            if not any(np.array_equal(X[i], s) for s in starts):
-                starts.append(X[i])
+        starts = [X[i] for i in self._start_indices(values, order, rng)]
         if extra_starts is not None:
             starts.extend(extra_starts)
         refined = [self._refine(acq, s) for s in starts]
@@ -159,6 +178,24 @@ class AcquisitionOptimizer:
         scores = np.concatenate([[v for _, v in refined], values[order]])
         final = np.argsort(-scores, kind="stable")
         return points[final], scores[final]
+
+    def _start_indices(
+        self, values: np.ndarray, order: np.ndarray, rng: np.random.Generator
+    ) -> list[int]:
+        """The best candidate, then ``n_refine - 1`` drawn with weights ``exp(log EI)``.
+
+        Drawing rather than taking the next best spreads the local searches over the
+        acquisition's different modes: the few best candidates usually sit on one.
+        """
+        best = int(order[0])
+        weights = np.exp(values - values[best])
+        weights[best] = 0.0
+        drawable = int(np.count_nonzero(weights > 0))
+        k = min(self.n_refine - 1, drawable)
+        if k == 0:
+            return [best]
+        others = rng.choice(len(values), size=k, replace=False, p=weights / weights.sum())
+        return [best, *(int(i) for i in others)]
 
     def _refine(self, acq: LogEI, x: np.ndarray) -> tuple[np.ndarray, float]:
         enc = self.encoding

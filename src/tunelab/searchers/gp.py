@@ -4,16 +4,19 @@ A zero-mean GP on the unit-cube encoding with kernel ``c * Matern52_ARD(l) + noi
 fitted by scikit-learn's :class:`~sklearn.gaussian_process.GaussianProcessRegressor`.
 The hyperparameters ``(c, l_1..l_D, noise)`` are the maximum a posteriori (MAP)
 estimate: scikit-learn's log marginal likelihood plus the log priors below, maximised
-by L-BFGS-B from several starts (the previous fit's values, the prior's mode, and
-draws from the prior). The priors keep small data sets from producing the degenerate
-fits plain maximum likelihood is known for (length scales collapsing onto the data,
-or a "noise explains everything" optimum):
+by L-BFGS-B: from the prior's mode and draws from the prior on the first fit, then
+from the previous fit's values plus a few iterations of a *challenger* restart that
+later fits continue (so a full restart's cost is spread over several suggestions).
+The priors keep small data sets from producing the degenerate fits plain maximum
+likelihood is known for (length scales collapsing onto the data, or a "noise
+explains everything" optimum):
 
 - length scale ``l_d``: LogNormal(sqrt(2) + log(D) / 2, sqrt(3)), the dimension-scaled
   prior of Hvarfner et al. 2024 ("Vanilla Bayesian optimization performs great in
   high dimensions", BoTorch's default), evaluated as a density over ``l``;
 - signal variance ``c``: LogNormal(0, 1), centred on 1 since outputs are standardised;
-- noise variance: LogNormal(-4, 1) (the same paper), at least ``min_noise``.
+- noise variance: Exponential(30), at least ``min_noise``: flat where the noise is
+  small, so a deterministic objective can be fitted (almost) exactly.
 
 Posterior mean, variance and their gradients with respect to the input are computed
 here from the fitted factors (``L_``, ``alpha_``), because scikit-learn does not give
@@ -47,7 +50,8 @@ def length_scale_prior(dims: int) -> tuple[float, float]:
 
 MIN_NOISE = 1e-6
 """Smallest noise variance (on standardised outputs); keeps the Cholesky factor stable."""
-NOISE_PRIOR = (-4.0, 1.0)
+NOISE_RATE = 30.0
+"""The noise variance's prior is Exponential with this rate (mean 1/30)."""
 SIGNAL_PRIOR = (0.0, 1.0)
 
 
@@ -69,7 +73,10 @@ def log_prior(theta: np.ndarray, dims: int) -> tuple[float, np.ndarray]:
     grad = np.empty_like(theta)
     value[:1], grad[:1] = _lognormal(theta[:1], *SIGNAL_PRIOR)
     value[1:-1], grad[1:-1] = _lognormal(theta[1:-1], *length_scale_prior(dims))
-    value[-1:], grad[-1:] = _lognormal(theta[-1:], *NOISE_PRIOR)
+    # Exponential(rate) density over the noise variance n = exp(t): -rate * n, flat for
+    # small n, so a deterministic objective may fit an almost noise-free model (a
+    # LogNormal prior held the noise near 1e-4 and with it the final precision).
+    value[-1:] = grad[-1:] = -NOISE_RATE * np.exp(theta[-1:])
     return float(value.sum()), grad
 
 
@@ -79,7 +86,7 @@ def prior_mode(dims: int, min_noise: float) -> np.ndarray:
     modes = [
         SIGNAL_PRIOR[0] - SIGNAL_PRIOR[1] ** 2,
         mu_l - s_l**2,
-        NOISE_PRIOR[0] - NOISE_PRIOR[1] ** 2,
+        -math.inf,  # the Exponential's mode, 0: clipped to the smallest noise
     ]
     theta = np.concatenate([[modes[0]], np.full(dims, modes[1]), [modes[2]]])
     return np.clip(theta, *bounds(dims, min_noise).T)
@@ -98,6 +105,53 @@ def make_kernel(theta: np.ndarray, min_noise: float) -> Any:
     signal = ConstantKernel(math.exp(theta[0]), SIGNAL_BOUNDS)
     matern = Matern(np.exp(theta[1:-1]), LENGTH_SCALE_BOUNDS, nu=2.5)
     return signal * matern + WhiteKernel(math.exp(theta[-1]), (min_noise, NOISE_MAX))
+
+
+CHALLENGER_STEPS = 10
+"""L-BFGS-B iterations a challenger restart takes per fit (see :meth:`GaussianProcess.fit`)."""
+
+
+def prior_draws(dims: int, min_noise: float, rng: np.random.Generator, k: int) -> list[np.ndarray]:
+    """``k`` values of ``theta`` drawn around the prior (clipped to the bounds)."""
+    mu_l, s_l = length_scale_prior(dims)
+    box = bounds(dims, min_noise)
+    draws = []
+    for _ in range(k):
+        theta = np.concatenate(
+            [
+                rng.normal(SIGNAL_PRIOR[0], SIGNAL_PRIOR[1], 1),
+                rng.normal(mu_l - s_l**2, s_l, dims),
+                np.log(rng.exponential(1.0 / NOISE_RATE, 1) + min_noise),
+            ]
+        )
+        draws.append(np.clip(theta, box[:, 0], box[:, 1]))
+    return draws
+
+
+def new_challenger(
+    dims: int, rng: np.random.Generator, index: int, restarts: int, min_noise: float = MIN_NOISE
+) -> np.ndarray:
+    """The ``index``-th restart point: the prior's mode, then ``restarts`` prior draws, cycling."""
+    if index % (restarts + 1) == 0:
+        return prior_mode(dims, min_noise)
+    return prior_draws(dims, min_noise, rng, 1)[0]
+
+
+def _minimise(
+    obj_func: ObjFunc, start: np.ndarray, box: np.ndarray, dims: int, steps: int | None
+) -> Any:
+    """L-BFGS-B on ``-(log marginal likelihood + log prior)`` from ``start``."""
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        neg_lml, neg_grad = obj_func(theta, eval_gradient=True)
+        lp, lp_grad = log_prior(theta, dims)
+        value = neg_lml - lp
+        if not np.isfinite(value):  # a failed Cholesky: steer the line search away
+            return 1e25, np.zeros_like(theta)
+        return value, neg_grad - lp_grad
+
+    options = {} if steps is None else {"maxiter": steps}
+    return minimize(loss, start, jac=True, method="L-BFGS-B", bounds=box, options=options)
 
 
 class GaussianProcess:
@@ -119,13 +173,18 @@ class GaussianProcess:
         *,
         rng: np.random.Generator,
         warm_start: np.ndarray | None = None,
-        full_search: bool = True,
+        challenger: np.ndarray | None = None,
+        challenger_steps: int = CHALLENGER_STEPS,
     ) -> GaussianProcess:
         """MAP-fit the hyperparameters to ``(X, y)`` (``y`` standardised) and factorise.
 
-        L-BFGS-B starts from ``warm_start`` (the previous fit's optimum) and, with
-        ``full_search`` or without a usable warm start, also from the prior's mode and
-        ``restarts`` draws from the prior; the best optimum wins.
+        With a usable ``warm_start`` (the previous fit's optimum) L-BFGS-B starts there,
+        and a ``challenger`` (a restart from elsewhere, see :func:`new_challenger`) takes
+        at most ``challenger_steps`` iterations on the same data; it wins if its value is
+        better. ``challenger_`` is then where it stopped, or None when it converged or
+        won, so the next fit continues it: a full restart is spread over several fits
+        and no single fit pays for it. Without a warm start L-BFGS-B runs to convergence
+        from the prior's mode and ``restarts`` draws from the prior; the best optimum wins.
         """
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.gaussian_process import GaussianProcessRegressor
@@ -135,12 +194,25 @@ class GaussianProcess:
         starts = []
         if warm_start is not None and len(warm_start) == dims + 2:
             starts.append(np.clip(np.asarray(warm_start, dtype=float), box[:, 0], box[:, 1]))
-        if full_search or not starts:
+        else:
             starts.append(prior_mode(dims, self.min_noise))
-            starts.extend(self._prior_draws(dims, rng, self.restarts))
+            starts.extend(prior_draws(dims, self.min_noise, rng, self.restarts))
+            challenger = None
+        if challenger is not None and len(challenger) != dims + 2:
+            challenger = None
+        self.challenger_: np.ndarray | None = None
 
         def optimizer(obj_func: ObjFunc, initial_theta: np.ndarray, bounds: Any) -> Any:
-            return self._map_optimise(obj_func, starts, box, dims)
+            theta, value = self._map_optimise(obj_func, starts, box, dims)
+            if challenger is None:
+                return theta, value
+            start = np.clip(np.asarray(challenger, dtype=float), box[:, 0], box[:, 1])
+            res = _minimise(obj_func, start, box, dims, challenger_steps)
+            if res.fun < value:
+                return res.x, float(res.fun)
+            if res.nit >= challenger_steps and not res.success:
+                self.challenger_ = np.asarray(res.x, dtype=float)
+            return theta, value
 
         regressor = GaussianProcessRegressor(
             make_kernel(starts[0], self.min_noise),
@@ -156,38 +228,14 @@ class GaussianProcess:
         self._set(regressor)
         return self
 
-    def _prior_draws(self, dims: int, rng: np.random.Generator, k: int) -> list[np.ndarray]:
-        mu_l, s_l = length_scale_prior(dims)
-        box = bounds(dims, self.min_noise)
-        draws = []
-        for _ in range(k):
-            theta = np.concatenate(
-                [
-                    rng.normal(SIGNAL_PRIOR[0], SIGNAL_PRIOR[1], 1),
-                    rng.normal(mu_l - s_l**2, s_l, dims),
-                    rng.normal(NOISE_PRIOR[0] - NOISE_PRIOR[1] ** 2, NOISE_PRIOR[1], 1),
-                ]
-            )
-            draws.append(np.clip(theta, box[:, 0], box[:, 1]))
-        return draws
-
     @staticmethod
     def _map_optimise(
         obj_func: ObjFunc, starts: list[np.ndarray], box: np.ndarray, dims: int
     ) -> tuple[np.ndarray, float]:
         """Minimise ``-(log marginal likelihood + log prior)`` by L-BFGS-B from each start."""
-
-        def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            neg_lml, neg_grad = obj_func(theta, eval_gradient=True)
-            lp, lp_grad = log_prior(theta, dims)
-            value = neg_lml - lp
-            if not np.isfinite(value):  # a failed Cholesky: steer the line search away
-                return 1e25, np.zeros_like(theta)
-            return value, neg_grad - lp_grad
-
         best_theta, best_value = starts[0], math.inf
         for start in starts:
-            res = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=box)
+            res = _minimise(obj_func, start, box, dims, None)
             if res.fun < best_value:
                 best_theta, best_value = res.x, float(res.fun)
         return best_theta, best_value

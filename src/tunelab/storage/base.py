@@ -18,7 +18,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from tunelab.errors import StorageError
 from tunelab.space import Config
@@ -96,6 +96,57 @@ class TrialOutcome:
     failure: FailureKind | None = None
 
 
+@dataclass(frozen=True)
+class StudySnapshot:
+    """What a worker needs to join a study, read at one instant without its finished trials.
+
+    ``live`` are the trials not finished (running, paused, waiting), with their reports;
+    every other trial numbered up to ``newest`` has finished.
+    """
+
+    newest: int
+    """The highest trial number (-1: no trial yet)."""
+    counted: int
+    """Finished trials that use up ``max_trials`` (see :func:`tunelab.budget.counted_trials`)."""
+    finished_steps: int
+    """Reports of the finished trials (the epochs they trained)."""
+    retried: frozenset[int]
+    """Numbers of the trials that a retry replaces."""
+    live: tuple[TrialRecord, ...]
+
+
+class TrialRow(NamedTuple):
+    """One line of a study's trial table (``Study.dataframe``): what it shows of a trial."""
+
+    number: int
+    status: str
+    value: float | None
+    epochs: int
+    started_at: float | None
+    ended_at: float | None
+    failure: str | None
+    error: str | None
+    retry_of: int | None
+    params: dict[str, Any]
+    metrics: dict[str, float]
+
+    @classmethod
+    def of(cls, t: TrialRecord) -> TrialRow:
+        return cls(
+            t.number,
+            t.status.value,
+            t.value,
+            t.steps_trained,
+            t.started_at,
+            t.ended_at,
+            t.failure.value if t.failure else None,
+            t.error,
+            t.retry_of,
+            t.params,
+            t.metrics,
+        )
+
+
 def json_attr_value(key: str, value: Any) -> Any:
     """``value`` as it will read back from any backend (JSON round trip: tuples become
     lists), or StorageError naming ``key`` when it is not JSON-serialisable."""
@@ -103,6 +154,15 @@ def json_attr_value(key: str, value: Any) -> Any:
         return json.loads(json.dumps(value, allow_nan=True))
     except (TypeError, ValueError) as exc:
         raise StorageError(f"user attribute {key!r} is not JSON-serialisable: {exc}") from None
+
+
+def ranks_before(a: TrialRecord, b: TrialRecord, mode: str) -> bool:
+    """Whether ``a`` ranks before ``b`` for a study of ``mode``: a better value, or the
+    same value and an earlier number (both values set)."""
+    assert a.value is not None and b.value is not None
+    if a.value == b.value:
+        return a.number < b.number
+    return a.value > b.value if mode == "max" else a.value < b.value
 
 
 class FinishedTrialError(RuntimeError):
@@ -279,6 +339,45 @@ class Storage(ABC):
         ``numbers`` and ``min_number`` select trials by number: those listed, or from
         ``min_number`` on (both given: either). A worker refreshing its view reads only
         the trials it had not seen finish, since finished trials never change."""
+
+    def trial_table(self, study_id: int) -> list[TrialRow]:
+        """Every trial of the study as a :class:`TrialRow`, in number order. SQL backends
+        answer with one query, without reading reports."""
+        return [TrialRow.of(t) for t in self.get_trials(study_id)]
+
+    def snapshot(self, study_id: int) -> StudySnapshot:
+        """The study's counts and its live trials, consistent with each other.
+
+        Backends answer with aggregates, without reading the finished trials; this
+        default, for other backends, reads them all."""
+        everything = self.get_trials(study_id)
+        retried = frozenset(t.retry_of for t in everything if t.retry_of is not None)
+        finished = [t for t in everything if t.status.is_finished]
+        return StudySnapshot(
+            newest=max((t.number for t in everything), default=-1),
+            counted=sum(t.counts_toward_budget and t.number not in retried for t in finished),
+            finished_steps=sum(t.steps_trained for t in finished),
+            retried=retried,
+            live=tuple(t for t in everything if not t.status.is_finished),
+        )
+
+    def best_trial(self, study_id: int, mode: str) -> TrialRecord | None:
+        """The completed trial with the best value for ``mode`` ("min"/"max"), earliest
+        on ties; when none completed, the best pruned one the same way; else None.
+        Trials without a value (or NaN) never rank.
+
+        Backends answer without reading the whole study (kept as trials finish, or an
+        index); this default, for other backends, reads the finished trials."""
+        for status in (TrialStatus.COMPLETED, TrialStatus.PRUNED):
+            best: TrialRecord | None = None
+            for t in self.get_trials(study_id, statuses=(status,), with_reports=False):
+                if t.value is None or t.value != t.value:
+                    continue
+                if best is None or ranks_before(t, best, mode):
+                    best = t
+            if best is not None:
+                return self.get_trial(best.trial_id)
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

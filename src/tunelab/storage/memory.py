@@ -16,10 +16,12 @@ from tunelab.storage.base import (
     StaleStateError,
     Storage,
     StudyRecord,
+    StudySnapshot,
     StudySummary,
     StudyUpdate,
     TrialOutcome,
     json_attr_value,
+    ranks_before,
 )
 from tunelab.trial import Report, TrialRecord, TrialStatus
 
@@ -42,6 +44,8 @@ class MemoryStorage(Storage):
         self._next_study_id = 1
         self._next_trial_id = 1
         self._heartbeats: dict[int, float] = {}
+        # Per study, its best completed and best pruned trial ids, kept as trials finish.
+        self._best: dict[int, dict[TrialStatus, int]] = {}
 
     # -- studies ----------------------------------------------------------------------
     def create_study(
@@ -76,6 +80,7 @@ class MemoryStorage(Storage):
             self._studies[name] = record
             self._studies_by_id[study_id] = name
             self._study_trials[study_id] = []
+            self._best[study_id] = {}
             return copy.deepcopy(record)
 
     def get_study(self, name: str) -> StudyRecord:
@@ -114,6 +119,7 @@ class MemoryStorage(Storage):
             if record is None:
                 raise StudyNotFoundError(f"no study named {name!r} in {self.url}")
             del self._studies_by_id[record.study_id]
+            self._best.pop(record.study_id, None)
             for trial_id in self._study_trials.pop(record.study_id):
                 self._trials.pop(trial_id, None)
                 self._reports.pop(trial_id, None)
@@ -148,14 +154,14 @@ class MemoryStorage(Storage):
             )
         changes: dict[str, Any] = {"state_version": record.state_version + 1}
         if update.searcher_state is not None:
-            changes["searcher_state"] = copy.deepcopy(update.searcher_state)
+            changes["searcher_state"] = _copied(update.searcher_state)
         if update.scheduler_state is not None:
-            changes["scheduler_state"] = copy.deepcopy(update.scheduler_state)
+            changes["scheduler_state"] = _copied(update.scheduler_state)
         if update.space is not None:
-            changes["space"] = copy.deepcopy(update.space)
+            changes["space"] = _copied(update.space)
         if update.elapsed_delta:
             changes["elapsed_seconds"] = record.elapsed_seconds + update.elapsed_delta
-        return replace(record, **changes)
+        return _evolve_study(record, changes)
 
     def now(self) -> float:
         return time.time()
@@ -341,8 +347,7 @@ class MemoryStorage(Storage):
         with self._lock:
             t = self._live(trial_id)
             study = self._updated(t.study_id, update)
-            done = replace(
-                t,
+            done = t.evolve(
                 status=outcome.status,
                 value=outcome.value,
                 metrics=dict(outcome.metrics),
@@ -354,28 +359,55 @@ class MemoryStorage(Storage):
             )
             self._trials[trial_id] = done
             self._commit_study(study)
+            self._note_best(done)
             return self._with_reports(done)
 
+    def _note_best(self, t: TrialRecord) -> None:
+        if t.status not in _RANKED or t.value is None or t.value != t.value:  # NaN ranks nowhere
+            return
+        best = self._best[t.study_id]
+        current = self._trials[best[t.status]] if t.status in best else None
+        mode = self._studies[self._studies_by_id[t.study_id]].mode
+        if current is None or ranks_before(t, current, mode):
+            best[t.status] = t.trial_id
+
+    def snapshot(self, study_id: int) -> StudySnapshot:
+        with self._lock:
+            ids = self._study_trials.get(study_id, [])
+            everything = [self._trials[i] for i in ids]
+            retried = frozenset(t.retry_of for t in everything if t.retry_of is not None)
+            finished = [t for t in everything if t.status.is_finished]
+            return StudySnapshot(
+                newest=len(ids) - 1,
+                counted=sum(t.counts_toward_budget and t.number not in retried for t in finished),
+                finished_steps=sum(len(self._reports[t.trial_id]) for t in finished),
+                retried=retried,
+                live=tuple(self._with_reports(t) for t in everything if not t.status.is_finished),
+            )
+
+    def best_trial(self, study_id: int, mode: str) -> TrialRecord | None:
+        with self._lock:
+            best = self._best.get(study_id, {})
+            for status in _RANKED:
+                if status in best:
+                    return self._with_reports(self._trials[best[status]])
+            return None
+
     def _with_reports(self, t: TrialRecord) -> TrialRecord:
-        return replace(
-            self._copy(t),
-            reports=tuple(
-                Report(r.step, dict(r.metrics), r.time) for r in self._reports[t.trial_id]
-            ),
-        )
+        stored = self._reports[t.trial_id]
+        return self._copy(t, tuple(Report(r.step, dict(r.metrics), r.time) for r in stored))
 
     @staticmethod
-    def _copy(t: TrialRecord) -> TrialRecord:
+    def _copy(t: TrialRecord, reports: tuple[Report, ...] = ()) -> TrialRecord:
         # Copies of every mutable field, so a caller mutating a record cannot change
         # what is stored (nor what another caller holds).
-        return replace(
-            t,
+        return t.evolve(
             params=dict(t.params),
             proposal=dict(t.proposal),
-            meta=copy.deepcopy(t.meta),
+            meta=copy.deepcopy(t.meta) if t.meta else {},
             metrics=dict(t.metrics),
             user_attrs=copy.deepcopy(t.user_attrs) if t.user_attrs else {},
-            reports=(),
+            reports=reports,
         )
 
     def get_trial(self, trial_id: int) -> TrialRecord:
@@ -400,6 +432,30 @@ class MemoryStorage(Storage):
                 if statuses is None or t.status in statuses:
                     out.append(self._with_reports(t) if with_reports else self._copy(t))
             return out
+
+
+_RANKED = (TrialStatus.COMPLETED, TrialStatus.PRUNED)
+
+
+def _copied(value: Any) -> Any:
+    """A deep copy; JSON-like data (what states are) without ``copy.deepcopy``'s work."""
+    kind = type(value)
+    if kind is dict:
+        return {k: _copied(v) for k, v in value.items()}
+    if kind is list:
+        return [_copied(v) for v in value]
+    if kind in (str, int, float, bool) or value is None:
+        return value
+    return copy.deepcopy(value)
+
+
+def _evolve_study(record: StudyRecord, changes: dict[str, Any]) -> StudyRecord:
+    """``dataclasses.replace`` for the study record written with every trial, without
+    its per-field work; ``changes`` name fields only."""
+    new = object.__new__(StudyRecord)
+    new.__dict__.update(record.__dict__)
+    new.__dict__.update(changes)
+    return new
 
 
 def _selected(number: int, numbers: Collection[int] | None, min_number: int | None) -> bool:

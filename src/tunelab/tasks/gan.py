@@ -40,14 +40,11 @@ sample size (what a perfect generator would score). These are the names
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from tunelab.errors import ConfigError
 from tunelab.metrics.classifier import MnistClassifier, images_to_input, mnist_classifier
@@ -60,7 +57,9 @@ from tunelab.metrics.gan import (
 from tunelab.tasks.base import Task
 from tunelab.tasks.data import DatasetSplits
 from tunelab.tasks.datasets import MNIST, load_image_splits
+from tunelab.tasks.gan_artifacts import confusion_attr, save_epoch_artifacts, trial_folder
 from tunelab.tasks.gan_networks import ARCHITECTURES, G_ACTIVATIONS, Discriminator, Generator
+from tunelab.tasks.gan_pair import GanPair
 from tunelab.tasks.sealed import tuning_phase
 from tunelab.tasks.training import (
     check_device,
@@ -68,7 +67,6 @@ from tunelab.tasks.training import (
     derive_seed,
     isolated_torch,
     resolve_device,
-    to_cpu,
 )
 
 if TYPE_CHECKING:
@@ -326,7 +324,7 @@ class MnistGAN(Task):
         if epochs < 1:
             raise ValueError(f"{self.name}: trial budget must be >= 1 epoch, got {epochs}")
         state = trial.load_checkpoint()
-        folder = self._trial_folder(trial)
+        folder = trial_folder(trial, self.artifact_dir)
         history: dict[str, list[float]] = {"g_loss": [], "d_loss": []}
         epochs_seen: list[int] = []
         grids: dict[str, str] = {}
@@ -339,7 +337,7 @@ class MnistGAN(Task):
         sign = 1.0 if self.mode == "max" else -1.0
         grid_noise = self._noise(_GRID_NOISE, GRID_IMAGES, self._latent(params))
 
-        def after_epoch(nets: _Nets, epoch: int, losses: dict[str, float]) -> None:
+        def after_epoch(nets: GanPair, epoch: int, losses: dict[str, float]) -> None:
             metrics = {**losses, **self._evaluate(nets, params, real=None)}
             for key in history:
                 history[key].append(losses[key])
@@ -347,11 +345,19 @@ class MnistGAN(Task):
             if not best or sign * metrics[self.metric] > sign * best[self.metric]:
                 best.clear()
                 best.update(metrics, best_epoch=float(epoch))
-            trial.set_user_attr("confusion_matrix", _confusion_attr(metrics))
+            trial.set_user_attr("confusion_matrix", confusion_attr(metrics))
             trial.set_user_attr("fid_floor", self.fid_floor())
             if folder is not None:
-                self._save_artifacts(
-                    trial, nets, folder, epoch, grid_noise, history, epochs_seen, grids
+                save_epoch_artifacts(
+                    trial,
+                    nets,
+                    folder,
+                    epoch,
+                    image_epochs=self.image_epochs,
+                    grid_noise=grid_noise,
+                    history=history,
+                    epochs_seen=epochs_seen,
+                    grids=grids,
                 )
 
             def checkpoint() -> dict[str, Any]:
@@ -405,13 +411,13 @@ class MnistGAN(Task):
         seed: int,
         state: Mapping[str, Any] | None = None,
         on_epoch: Any = None,
-    ) -> _Nets:
+    ) -> GanPair:
         """Build (or restore) and train both networks; the one training path of the task."""
         device = self._device()
         images = torch.from_numpy(images_to_input(x)).to(device)
         with isolated_torch(seed, device, self._threads(device)) as generator:
             g, d = self.build(params)
-            nets = _Nets(
+            nets = GanPair(
                 g.to(device),
                 d.to(device),
                 g_lr=_float(params, "g_learning_rate", self.learning_rate),
@@ -460,7 +466,7 @@ class MnistGAN(Task):
         return self._fid_floor
 
     def _evaluate(
-        self, nets: _Nets, params: Mapping[str, Value], real: NDArray[Any] | None
+        self, nets: GanPair, params: Mapping[str, Value], real: NDArray[Any] | None
     ) -> dict[str, float]:
         """IS, FID and discriminator confusion of ``eval_samples`` generated images,
         against ``real`` images (uint8) or, when None, the validation part."""
@@ -486,213 +492,3 @@ class MnistGAN(Task):
             "fid": fid,
             **confusion.as_metrics("d_"),
         }
-
-    # -- artifacts ---------------------------------------------------------------------------
-    def _trial_folder(self, trial: Trial) -> Path | None:
-        own = getattr(trial, "artifact_dir", None)
-        if own is not None:
-            return Path(own)
-        if self.artifact_dir is None:
-            return None
-        study = trial.study_name or "study"
-        return Path(self.artifact_dir).expanduser().resolve() / study / f"trial-{trial.number:04d}"
-
-    def _save_artifacts(
-        self,
-        trial: Trial,
-        nets: _Nets,
-        folder: Path,
-        epoch: int,
-        grid_noise: torch.Tensor,
-        history: Mapping[str, Sequence[float]],
-        epochs_seen: Sequence[int],
-        grids: dict[str, str],
-    ) -> None:
-        from tunelab.metrics.images import save_image_grid, save_loss_curves
-
-        if self.image_epochs is None or epoch in self.image_epochs:
-            images = nets.generate(grid_noise).numpy()
-            path = save_image_grid(images, folder / f"grid-epoch-{epoch:03d}.png")
-            grids[str(epoch)] = str(path)
-        curves = save_loss_curves(
-            history, folder / "losses.png", epochs=epochs_seen, title=f"trial {trial.number}"
-        )
-        trial.set_user_attr("image_grids", dict(grids))
-        trial.set_user_attr("gan_artifacts", {"dir": str(folder), "loss_curves": str(curves)})
-
-
-def _confusion_attr(metrics: Mapping[str, float]) -> dict[str, Any]:
-    """The discriminator's confusion in an epoch's metrics, as the report reads it
-    (rows: real, generated images; columns: judged real, judged generated)."""
-    return {
-        "labels": ["real", "generated"],
-        "matrix": [
-            [metrics["d_real_as_real"], metrics["d_real_as_fake"]],
-            [metrics["d_fake_as_real"], metrics["d_fake_as_fake"]],
-        ],
-    }
-
-
-class _Nets:
-    """Generator, discriminator, their optimizers and the generator's moving average:
-    one training step, one state.
-
-    With ``ema_decay`` > 0 a copy of the generator follows an exponential moving average
-    of its weights (batch-norm statistics copied as they are) after every step, and
-    images are generated with that copy: it is what a GAN's samples are judged by in
-    current practice, because the raw generator oscillates around the equilibrium. The
-    decay warms up as ``min(ema_decay, (1 + t) / (10 + t))`` after ``t`` steps, so the
-    average does not drag the random initial weights along for thousands of steps.
-    """
-
-    def __init__(
-        self,
-        g: Generator,
-        d: Discriminator,
-        *,
-        g_lr: float,
-        d_lr: float,
-        beta1: float = 0.5,
-        ema_decay: float = 0.0,
-    ) -> None:
-        self.g = g
-        self.d = d
-        self.ema_decay = ema_decay
-        self.steps = 0
-        self.g_ema = copy.deepcopy(g).requires_grad_(False) if ema_decay > 0 else g
-        self.g_optimizer = torch.optim.Adam(g.parameters(), lr=g_lr, betas=(beta1, 0.999))
-        self.d_optimizer = torch.optim.Adam(d.parameters(), lr=d_lr, betas=(beta1, 0.999))
-        self.loss = nn.BCEWithLogitsLoss()
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.g.parameters()).device
-
-    def _targets(
-        self, real: bool, n: int, noise: float, flip: float, generator: torch.Generator
-    ) -> torch.Tensor:
-        jitter = torch.rand(n, 1, generator=generator) * noise
-        targets = 1.0 - jitter if real else jitter
-        if flip > 0:
-            flipped = torch.rand(n, 1, generator=generator) < flip
-            targets = torch.where(flipped, 1.0 - targets, targets)
-        return targets.to(self.device)
-
-    def _batches(
-        self, n: int, steps: int | None, batch_size: int, generator: torch.Generator
-    ) -> list[torch.Tensor]:
-        """Index batches of one epoch: ``steps`` batches of ``batch_size`` drawn from
-        reshuffled passes over the ``n`` images, or one pass when ``steps`` is None."""
-        if steps is None:
-            order = torch.randperm(n, generator=generator)
-            return list(order.split(batch_size))
-        passes = -(-steps * batch_size // n)
-        order = torch.cat([torch.randperm(n, generator=generator) for _ in range(passes)])
-        return list(order[: steps * batch_size].split(batch_size))
-
-    @torch.no_grad()
-    def _update_average(self) -> None:
-        self.steps += 1
-        if self.g_ema is self.g:
-            return
-        decay = min(self.ema_decay, self.steps / (self.steps + 9))
-        for average, current in zip(self.g_ema.parameters(), self.g.parameters(), strict=True):
-            average.lerp_(current, 1.0 - decay)
-        for kept, live in zip(self.g_ema.buffers(), self.g.buffers(), strict=True):
-            kept.copy_(live)
-
-    def train_epoch(
-        self,
-        images: torch.Tensor,
-        *,
-        steps: int | None,
-        batch_size: int,
-        generator: torch.Generator,
-        label_noise: float,
-        label_flip: float,
-    ) -> dict[str, float]:
-        """One epoch (``steps`` batches, or one pass over ``images`` when None): per batch
-        a discriminator step on real and generated images with noisy targets, then a
-        generator step; returns the mean losses."""
-        self.g.train()
-        self.d.train()
-        batches = self._batches(len(images), steps, batch_size, generator)
-        # Summed on the device and read once: a float() per step would stall a GPU.
-        g_total = torch.zeros((), device=self.device)
-        d_total = torch.zeros((), device=self.device)
-        seen = 0
-        for index in batches:
-            real = images[index.to(self.device)]
-            b = len(real)
-            z = torch.randn(b, self.g.latent_size, generator=generator).to(self.device)
-            fake = self.g(z)
-            self.d_optimizer.zero_grad(set_to_none=True)
-            d_loss = self.loss(
-                self.d(real), self._targets(True, b, label_noise, label_flip, generator)
-            ) + self.loss(
-                self.d(fake.detach()), self._targets(False, b, label_noise, label_flip, generator)
-            )
-            d_loss.backward()
-            self.d_optimizer.step()
-            self.g_optimizer.zero_grad(set_to_none=True)
-            g_loss = self.loss(self.d(fake), torch.ones(b, 1, device=self.device))
-            g_loss.backward()
-            self.g_optimizer.step()
-            self._update_average()
-            g_total += g_loss.detach() * b
-            d_total += d_loss.detach() * b
-            seen += b
-        return {"g_loss": float(g_total) / seen, "d_loss": float(d_total) / seen}
-
-    def generate(self, noise: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-        """Images in [-1, 1] (n, 1, 28, 28), on the CPU, from the (averaged) generator
-        in eval mode."""
-        self.g_ema.eval()
-        with torch.inference_mode():
-            out = [
-                self.g_ema(noise[i : i + batch_size].to(self.device)).cpu()
-                for i in range(0, len(noise), batch_size)
-            ]
-        return torch.cat(out)
-
-    def discriminate(self, images: torch.Tensor, batch_size: int = 500) -> NDArray[np.float64]:
-        """The discriminator's probability that each image is real (eval mode)."""
-        self.d.eval()
-        with torch.inference_mode():
-            out = [
-                torch.sigmoid(self.d(images[i : i + batch_size].to(self.device))).cpu()
-                for i in range(0, len(images), batch_size)
-            ]
-        return torch.cat(out).double().numpy().ravel()
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "generator": to_cpu(self.g.state_dict()),
-            "generator_average": to_cpu(self.g_ema.state_dict()),
-            "steps": self.steps,
-            "discriminator": to_cpu(self.d.state_dict()),
-            "g_optimizer": to_cpu(self.g_optimizer.state_dict()),
-            "d_optimizer": to_cpu(self.d_optimizer.state_dict()),
-        }
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore networks, the average and optimizer states (a PBT clone copies all of
-        them); learning rates stay this trial's."""
-        g_lr = self.g_optimizer.param_groups[0]["lr"]
-        d_lr = self.d_optimizer.param_groups[0]["lr"]
-        try:
-            self.g.load_state_dict(state["generator"])
-            self.d.load_state_dict(state["discriminator"])
-            if self.g_ema is not self.g:
-                self.g_ema.load_state_dict(state.get("generator_average", state["generator"]))
-        except RuntimeError as exc:
-            raise ConfigError(
-                f"mnist_gan: the checkpoint does not fit this configuration: {exc}"
-            ) from None
-        self.steps = int(state.get("steps", 0))
-        self.g_optimizer.load_state_dict(state["g_optimizer"])
-        self.d_optimizer.load_state_dict(state["d_optimizer"])
-        for group in self.g_optimizer.param_groups:
-            group["lr"] = g_lr
-        for group in self.d_optimizer.param_groups:
-            group["lr"] = d_lr

@@ -16,13 +16,12 @@ costs more than the training step itself on data this small.
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F  # noqa: N812 - PyTorch's own convention
 from torch import nn
 
 from tunelab.errors import ConfigError
@@ -45,247 +44,45 @@ if TYPE_CHECKING:
     from tunelab.hyperparameters import HyperParameters
     from tunelab.space import Value
     from tunelab.trial import Trial
+from tunelab.tasks.mlp_network import (
+    ACTIVATIONS,
+    LAYER_STRUCTURES,
+    MIN_WIDTH,
+    OPTIMIZERS,
+    apply_hyperparameters,
+    build_mlp,
+    config_value,
+    define_mlp_space,
+    dropout_rates,
+    layer_widths,
+    make_optimizer,
+)
+from tunelab.tasks.mlp_training import EarlyStopping, EpochCallback, evaluate, train_one_epoch
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "relu": nn.ReLU,
-    "tanh": nn.Tanh,
-    "sigmoid": nn.Sigmoid,
-    "elu": nn.ELU,
-    "gelu": nn.GELU,
-    "selu": nn.SELU,
-    "silu": nn.SiLU,
-}
-OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
-LAYER_STRUCTURES = ("uniform", "ascending", "descending", "free")
-MIN_WIDTH = 4
+__all__ = [
+    "ACTIVATIONS",
+    "LAYER_STRUCTURES",
+    "MIN_WIDTH",
+    "OPTIMIZERS",
+    "DigitsMLP",
+    "EarlyStopping",
+    "EpochCallback",
+    "FashionMLP",
+    "ImageMLP",
+    "MLPTask",
+    "MnistMLP",
+    "apply_hyperparameters",
+    "build_mlp",
+    "define_mlp_space",
+    "dropout_rates",
+    "evaluate",
+    "layer_widths",
+    "make_optimizer",
+    "train_one_epoch",
+]
 
 _TUNING_STREAM = 0
 _FINAL_STREAM = 1
-
-EpochCallback = Callable[[nn.Module, torch.optim.Optimizer, int, float], bool]
-"""Called after each training epoch with (model, optimizer, epoch counted from 1, mean
-training loss); returns False to stop training."""
-
-
-# -- the search space ----------------------------------------------------------------------
-def define_mlp_space(
-    hp: HyperParameters,
-    *,
-    max_layers: int = 5,
-    units: tuple[int, int] = (16, 512),
-    batch_size: tuple[int, int] = (16, 512),
-) -> dict[str, Value]:
-    """Define the MLP space on ``hp`` and return the active configuration.
-
-    - ``n_layers`` (1..max_layers) hidden layers. From two layers on,
-      ``layer_structure`` says how widths relate: ``uniform`` (all ``units`` wide),
-      ``descending`` / ``ascending`` (the widest layer, first or last, is ``units``
-      wide and widths shrink geometrically towards the other end, where the layer is
-      ``width_ratio`` times as wide), or ``free`` (``units`` for the first layer and
-      ``units_2`` .. ``units_n`` for the others). Being one categorical choice with
-      four values, each structure is as likely as free widths.
-    - Per hidden layer ``i``: ``dropout_i`` on/off and, when on, ``dropout_rate_i``.
-    - ``activation``, ``optimizer`` (``momentum`` for rmsprop and sgd),
-      ``learning_rate`` (log) and ``batch_size`` (log integer).
-    """
-    params: dict[str, Value] = {}
-    n_layers = hp.Int("n_layers", 1, max_layers)
-    params["n_layers"] = n_layers
-    if max_layers >= 2:
-        with hp.conditional_scope("n_layers", list(range(2, max_layers + 1))):
-            structure = hp.Choice("layer_structure", list(LAYER_STRUCTURES))
-        if structure is not None:
-            params["layer_structure"] = structure
-    params["units"] = hp.Int("units", units[0], units[1], sampling="log")
-    if max_layers >= 2:
-        with (
-            hp.conditional_scope("n_layers", list(range(2, max_layers + 1))),
-            hp.conditional_scope("layer_structure", ["ascending", "descending"]),
-        ):
-            ratio = hp.Float("width_ratio", 0.1, 0.9)
-        if ratio is not None:
-            params["width_ratio"] = ratio
-    for i in range(2, max_layers + 1):
-        with (
-            hp.conditional_scope("n_layers", list(range(i, max_layers + 1))),
-            hp.conditional_scope("layer_structure", ["free"]),
-        ):
-            width = hp.Int(f"units_{i}", units[0], units[1], sampling="log")
-        if width is not None:
-            params[f"units_{i}"] = width
-    for i in range(1, max_layers + 1):
-        with hp.conditional_scope("n_layers", list(range(i, max_layers + 1))):
-            dropout = hp.Boolean(f"dropout_{i}")
-            with hp.conditional_scope(f"dropout_{i}", [True]):
-                rate = hp.Float(f"dropout_rate_{i}", 0.05, 0.5)
-        if dropout is not None:
-            params[f"dropout_{i}"] = dropout
-        if rate is not None:
-            params[f"dropout_rate_{i}"] = rate
-    params["activation"] = hp.Choice("activation", list(ACTIVATIONS))
-    optimizer = hp.Choice("optimizer", list(OPTIMIZERS))
-    params["optimizer"] = optimizer
-    with hp.conditional_scope("optimizer", ["rmsprop", "sgd"]):
-        momentum = hp.Float("momentum", 0.5, 0.99)
-    if momentum is not None:
-        params["momentum"] = momentum
-    params["learning_rate"] = hp.Float("learning_rate", 1e-4, 1e-1, sampling="log")
-    params["batch_size"] = hp.Int("batch_size", batch_size[0], batch_size[1], sampling="log")
-    return params
-
-
-def _get(params: Mapping[str, Value], key: str) -> Value:
-    try:
-        return params[key]
-    except KeyError:
-        raise ConfigError(f"MLP configuration has no value for {key!r}") from None
-
-
-def layer_widths(params: Mapping[str, Value]) -> list[int]:
-    """Hidden-layer widths a configuration describes (see :func:`define_mlp_space`)."""
-    n_layers = int(_get(params, "n_layers"))
-    units = int(_get(params, "units"))
-    structure = str(params.get("layer_structure", "uniform")) if n_layers > 1 else "uniform"
-    if structure == "uniform":
-        return [units] * n_layers
-    if structure == "free":
-        return [units] + [int(_get(params, f"units_{i}")) for i in range(2, n_layers + 1)]
-    if structure not in ("ascending", "descending"):
-        raise ConfigError(f"unknown layer_structure {structure!r}; one of {LAYER_STRUCTURES}")
-    ratio = float(_get(params, "width_ratio"))
-    shrinking = [
-        max(MIN_WIDTH, round(units * ratio ** (i / (n_layers - 1)))) for i in range(n_layers)
-    ]
-    return shrinking if structure == "descending" else shrinking[::-1]
-
-
-def dropout_rates(params: Mapping[str, Value]) -> list[float]:
-    """The dropout rate after each hidden layer (0.0 where dropout is off)."""
-    n_layers = int(_get(params, "n_layers"))
-    rates = []
-    for i in range(1, n_layers + 1):
-        on = bool(params.get(f"dropout_{i}", False))
-        rates.append(float(_get(params, f"dropout_rate_{i}")) if on else 0.0)
-    return rates
-
-
-def build_mlp(params: Mapping[str, Value], n_inputs: int, n_classes: int) -> nn.Sequential:
-    """The network for a configuration: per hidden layer Linear -> activation
-    [-> Dropout], then a linear output layer producing logits."""
-    name = str(_get(params, "activation"))
-    if name not in ACTIVATIONS:
-        raise ConfigError(f"unknown activation {name!r}; one of {sorted(ACTIVATIONS)}")
-    activation = ACTIVATIONS[name]
-    layers: list[nn.Module] = []
-    width = n_inputs
-    for units, rate in zip(layer_widths(params), dropout_rates(params), strict=True):
-        layers += [nn.Linear(width, units), activation()]
-        if rate > 0:
-            layers.append(nn.Dropout(rate))
-        width = units
-    layers.append(nn.Linear(width, n_classes))
-    return nn.Sequential(*layers)
-
-
-def make_optimizer(params: Mapping[str, Value], model: nn.Module) -> torch.optim.Optimizer:
-    """The configured optimizer over ``model``'s parameters.
-
-    Adam and AdamW run fused where PyTorch supports it (about a third faster per step
-    on small nets); RMSprop and SGD use ``momentum``.
-    """
-    name = str(_get(params, "optimizer"))
-    lr = float(_get(params, "learning_rate"))
-    device = next(model.parameters()).device
-    fused = True if device.type in ("cpu", "cuda") else None
-    if name == "adam":
-        return torch.optim.Adam(model.parameters(), lr=lr, fused=fused)
-    if name == "adamw":
-        return torch.optim.AdamW(model.parameters(), lr=lr, fused=fused)
-    momentum = float(_get(params, "momentum"))
-    if name == "rmsprop":
-        return torch.optim.RMSprop(model.parameters(), lr=lr, momentum=momentum)
-    if name == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
-    raise ConfigError(f"unknown optimizer {name!r}; one of {OPTIMIZERS}")
-
-
-def apply_hyperparameters(optimizer: torch.optim.Optimizer, params: Mapping[str, Value]) -> None:
-    """Set learning rate (and momentum) from ``params`` on an optimizer whose state was
-    loaded from a checkpoint: after a PBT clone the state is the donor's, the
-    hyperparameters are this trial's."""
-    for group in optimizer.param_groups:
-        group["lr"] = float(_get(params, "learning_rate"))
-        if "momentum" in group and "momentum" in params:
-            group["momentum"] = float(params["momentum"])
-
-
-# -- training ----------------------------------------------------------------------------
-def train_one_epoch(
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    *,
-    batch_size: int,
-    generator: torch.Generator,
-) -> float:
-    """One shuffled pass of cross-entropy training; returns the mean training loss.
-
-    ``generator`` (a CPU generator) decides the batch order, so a seed fixes it.
-    """
-    model.train()
-    n = len(x)
-    order = torch.randperm(n, generator=generator).to(x.device)
-    total = torch.zeros((), device=x.device)
-    for start in range(0, n, batch_size):
-        idx = order[start : start + batch_size]
-        optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x[idx]), y[idx])
-        loss.backward()
-        optimizer.step()
-        total += loss.detach() * len(idx)
-    return float(total) / n
-
-
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """(accuracy, mean cross-entropy) of ``model`` on ``(x, y)``, in chunks of 8192 rows."""
-    model.eval()
-    correct = torch.zeros((), device=x.device)
-    total_loss = torch.zeros((), device=x.device)
-    with torch.inference_mode():
-        for start in range(0, len(x), 8192):
-            logits = model(x[start : start + 8192])
-            target = y[start : start + 8192]
-            total_loss += F.cross_entropy(logits, target, reduction="sum")
-            correct += (logits.argmax(dim=1) == target).sum()
-    return float(correct) / len(x), float(total_loss) / len(x)
-
-
-class EarlyStopping:
-    """Stop when the validation loss has not improved for ``patience`` epochs
-    (Keras's EarlyStopping on ``val_loss`` with ``min_delta``); None never stops."""
-
-    def __init__(self, patience: int | None, min_delta: float = 0.0) -> None:
-        self.patience = patience
-        self.min_delta = min_delta
-        self.best_loss = float("inf")
-        self.bad_epochs = 0
-
-    def update(self, val_loss: float) -> bool:
-        """Record an epoch's validation loss; True when training should stop."""
-        if val_loss < self.best_loss - self.min_delta:
-            self.best_loss = val_loss
-            self.bad_epochs = 0
-        else:
-            self.bad_epochs += 1
-        return self.patience is not None and self.bad_epochs >= self.patience
-
-    def state_dict(self) -> dict[str, float]:
-        return {"best_loss": self.best_loss, "bad_epochs": float(self.bad_epochs)}
-
-    def load_state_dict(self, state: Mapping[str, float]) -> None:
-        self.best_loss = float(state["best_loss"])
-        self.bad_epochs = int(state["bad_epochs"])
 
 
 # -- the tasks ---------------------------------------------------------------------------
@@ -491,7 +288,7 @@ class MLPTask(Task):
                 optimizer.load_state_dict(state["optimizer"])
                 apply_hyperparameters(optimizer, params)
                 start = int(state["epoch"])
-            batch_size = int(_get(params, "batch_size"))
+            batch_size = int(config_value(params, "batch_size"))
             for epoch in range(start + 1, epochs + 1):
                 epoch_seed = derive_seed(seed, epoch)
                 torch.manual_seed(epoch_seed)

@@ -206,42 +206,15 @@ def test_describe_names_the_rest_of_a_knot() -> None:
     assert describe(graph, {"a", "b", "c"}) == "a -> b -> a  (same knot: c)"
 
 
-# Issue 20 splits these in a separate change (the run loop, the study facade, the worker
-# entry point, trial records and storage). Until it lands, the knots and long files in
-# them are expected; the strict xfail marks below turn into failures once they are gone,
-# as a reminder to remove the marks (and this list).
-SPLIT_ELSEWHERE = (
-    "tunelab.budget",
-    "tunelab.runner",
-    "tunelab.storage",
-    "tunelab.study",
-    "tunelab.trial",
-    "tunelab.worker",
-)
-PENDING = "runner/study/worker and trial/storage knots, runner.py and storage/sql.py size"
-
-
-def _split_elsewhere(module: str) -> bool:
-    return any(_in_package(module, owner) for owner in SPLIT_ELSEWHERE)
-
-
 def _cycles_message(graph: Graph, cycles: list[set[str]]) -> str:
     return "import cycles among tunelab's modules:\n" + "\n".join(
         "  " + describe(graph, cycle) for cycle in cycles
     )
 
 
-@pytest.mark.xfail(strict=True, reason=f"pending: {PENDING}")
 def test_tunelab_has_no_import_cycle() -> None:
     graph = import_graph()
     cycles = find_cycles(graph)
-    if cycles:
-        pytest.fail(_cycles_message(graph, cycles), pytrace=False)
-
-
-def test_no_import_cycle_outside_the_modules_split_elsewhere() -> None:
-    graph = import_graph()
-    cycles = [c for c in find_cycles(graph) if not all(_split_elsewhere(m) for m in c)]
     if cycles:
         pytest.fail(_cycles_message(graph, cycles), pytrace=False)
 
@@ -260,15 +233,8 @@ def _long_files() -> dict[str, int]:
     }
 
 
-@pytest.mark.xfail(strict=True, reason=f"pending: {PENDING}")
 def test_no_source_file_under_src_is_over_500_lines() -> None:
     long = _long_files()
-    if long:
-        pytest.fail(f"files over {MAX_LINES} lines: {long}", pytrace=False)
-
-
-def test_no_source_file_outside_the_modules_split_elsewhere_is_over_500_lines() -> None:
-    long = {name: n for name, n in _long_files().items() if not _split_elsewhere(name)}
     if long:
         pytest.fail(f"files over {MAX_LINES} lines: {long}", pytrace=False)
 
@@ -286,7 +252,6 @@ def _chains(found: Mapping[str, list[str]]) -> str:
     return "\n".join("  " + " -> ".join(chain) for chain in found.values())
 
 
-@pytest.mark.xfail(strict=True, reason=f"pending: {PENDING}")
 def test_trial_records_import_no_storage_module() -> None:
     found = _reached("tunelab.trial", "tunelab.storage")
     if found:
@@ -301,3 +266,8 @@ def test_the_runner_does_not_import_the_study_facade() -> None:
     }
     if found:
         pytest.fail("the runner reaches the study facade:\n" + _chains(found), pytrace=False)
+
+
+def test_the_worker_entry_point_sits_above_the_study_and_its_loop() -> None:
+    reached = reachable(import_graph(), "tunelab.worker")
+    assert {"tunelab.study", "tunelab.runner"} <= set(reached)

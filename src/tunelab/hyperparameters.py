@@ -57,7 +57,7 @@ class HyperParameters:
         parent_name: str | None = None,
         parent_values: Sequence[Value] | None = None,
     ) -> int:
-        param = Int(name, min_value, max_value, step, sampling, default)
+        param = _built(Int, name, min_value, max_value, step, sampling, default)
         return self._define(param, parent_name, parent_values)  # type: ignore[return-value]
 
     def Float(  # noqa: N802
@@ -71,7 +71,7 @@ class HyperParameters:
         parent_name: str | None = None,
         parent_values: Sequence[Value] | None = None,
     ) -> float:
-        param = Float(name, min_value, max_value, step, sampling, default)
+        param = _built(Float, name, min_value, max_value, step, sampling, default)
         return self._define(param, parent_name, parent_values)  # type: ignore[return-value]
 
     def Choice(  # noqa: N802
@@ -83,7 +83,7 @@ class HyperParameters:
         parent_name: str | None = None,
         parent_values: Sequence[Value] | None = None,
     ) -> Any:
-        param = Choice(name, tuple(values), ordered, default)
+        param = _built(Choice, name, tuple(values), ordered, default)
         return self._define(param, parent_name, parent_values)
 
     def Boolean(  # noqa: N802
@@ -93,7 +93,7 @@ class HyperParameters:
         parent_name: str | None = None,
         parent_values: Sequence[Value] | None = None,
     ) -> bool:
-        param = Boolean(name, default_value=default)
+        param = _built(Boolean, name, (False, True), None, default)
         return self._define(param, parent_name, parent_values)  # type: ignore[return-value]
 
     def Fixed(  # noqa: N802
@@ -103,7 +103,7 @@ class HyperParameters:
         parent_name: str | None = None,
         parent_values: Sequence[Value] | None = None,
     ) -> Any:
-        return self._define(Fixed(name, value), parent_name, parent_values)
+        return self._define(_built(Fixed, name, value), parent_name, parent_values)
 
     @contextmanager
     def conditional_scope(
@@ -177,6 +177,37 @@ class HyperParameters:
             )
         self._values[param.name] = value
         return value
+
+
+_BUILT: dict[tuple[Any, ...], Param] = {}
+_BUILT_LIMIT = 4096
+
+
+def _built(kind: type[Param], *args: Any) -> Param:
+    """``kind(*args)``, built once per distinct definition.
+
+    An objective defines the same parameters on every trial, and building one validates
+    its range; parameters are immutable, so one instance serves every trial. The key
+    carries each argument's type (1, 1.0 and True are equal keys otherwise).
+    """
+    try:
+        key = (kind, *(_typed(a) for a in args))
+        return _BUILT[key]
+    except TypeError:  # an unhashable argument: build it, the definition will say what is wrong
+        return kind(*args)
+    except KeyError:
+        pass
+    param = kind(*args)
+    if len(_BUILT) >= _BUILT_LIMIT:
+        _BUILT.clear()
+    _BUILT[key] = param
+    return param
+
+
+def _typed(arg: Any) -> Any:
+    if isinstance(arg, tuple):
+        return (tuple, *(_typed(a) for a in arg))
+    return (type(arg), arg)
 
 
 def _as_values(values: Value | Iterable[Value]) -> tuple[Value, ...]:

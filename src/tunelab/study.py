@@ -203,7 +203,7 @@ class Study:
 
     def _remember_run(self, objective: Objective, budget: Budget) -> None:
         """Store what a ``tunelab worker`` needs to join: the objective and the budget."""
-        from tunelab.worker import RUN_KEY, run_spec
+        from tunelab.stored_run import RUN_KEY, run_spec
 
         spec = run_spec(objective, budget)
         if self.user_attrs.get(RUN_KEY) != spec:

@@ -13,14 +13,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from tunelab.errors import ConfigError
 from tunelab.hyperparameters import HyperParameters
 from tunelab.space import Config, Param, Space, Value
-
-if TYPE_CHECKING:
-    from tunelab.storage.artifacts import TrialCheckpoints
 
 
 class TrialStatus(str, Enum):
@@ -153,6 +150,16 @@ class TrialRecord:
 _TRIAL_FIELDS = frozenset(TrialRecord.__dataclass_fields__)
 
 
+class Checkpoints(Protocol):
+    """What a running trial may do with checkpoints: save its own at a step, load the one
+    it was given (None: it starts from scratch). ``tunelab.storage.artifacts`` provides
+    it, so that trials import no storage module."""
+
+    def save(self, step: int, state: Any) -> object: ...
+
+    def load(self) -> Any | None: ...
+
+
 class TrialChannel(ABC):
     """How a running trial talks to the study that owns it.
 
@@ -199,7 +206,7 @@ class Trial:
         metric: str = "value",
         mode: str = "min",
         declared: frozenset[str] = frozenset(),
-        checkpoints: TrialCheckpoints | None = None,
+        checkpoints: Checkpoints | None = None,
     ) -> None:
         self.number = number
         self.budget = budget

@@ -136,6 +136,29 @@ def test_report_sections_images_and_data_files(tmp_path):
     assert "| strategy | searcher | scheduler | status |" in markdown
 
 
+def test_a_strategy_line_ends_where_its_longest_run_ended(tmp_path):
+    """Equal trials, unequal epochs: the 2-epoch strategy's curve is not drawn flat to 12."""
+    db = tmp_path / "cmp.db"
+    compare(
+        f"{TASK_FILE}:CurveTask",
+        [
+            "random",
+            {"name": "short", "searcher": "random", "scheduler": {"name": "fifo", "max_epochs": 2}},
+        ],
+        budget={"trials": 3},
+        repeats=2,
+        name="cmp",
+        storage=make_storage(db),
+        task_options={"epochs": 4},
+        quiet=True,
+    )
+    files = write_report(load_comparison("cmp", make_storage(db)), tmp_path / "out")
+    epochs = pd.read_csv(files.directory / "figures" / "best_vs_epochs.csv")
+    drawn = epochs.dropna(subset=["median"]).groupby("strategy")["epochs"].max()
+    assert drawn["random"] == 12 and drawn["short"] == 6
+    assert epochs[(epochs["strategy"] == "short") & (epochs["epochs"] > 6)]["median"].isna().all()
+
+
 def test_a_report_reads_storage_only_the_task_cannot_run_any_more(tmp_path):
     """The task's file is gone and every call is counted: the report runs nothing."""
     task_copy = tmp_path / "gone_task.py"

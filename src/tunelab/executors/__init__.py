@@ -1,4 +1,5 @@
-"""Executors run trials: inline (this process), in local processes, or on a Ray cluster."""
+"""Executors run trials: inline (this process), in local processes, on a Ray cluster, or on
+simulated workers with a simulated clock."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ EXECUTORS: dict[str, str] = {
     "inline": "tunelab.executors.inline:InlineExecutor",
     "processes": "tunelab.executors.processes:ProcessExecutor",
     "ray": "tunelab.executors.ray:RayExecutor",
+    "simulated": "tunelab.executors.simulated:SimulatedExecutor",
 }
 """Registry: name -> "module:class", imported on first use."""
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 
+from tunelab.clock import Clock
 from tunelab.configurable import Configurable
 from tunelab.errors import AbortStudy, EnvironmentFault, SpaceError
 from tunelab.executors.time_limit import Interruption, TimeLimitReached
@@ -127,6 +128,12 @@ class Executor(Configurable, ABC):
     def set_deadline(self, deadline: float | None) -> None:
         """When a trial runs in the study's own thread (inside ``poll``): interrupt it
         if it still runs at ``deadline`` (a ``time.monotonic()`` value; None: never)."""
+
+    def clock(self) -> Clock | None:
+        """The clock the study reads for the whole run (stored times, elapsed time and
+        the time limit), when the executor keeps its own (a simulated one); None: the
+        real clocks."""
+        return None
 
 
 def run_trial(

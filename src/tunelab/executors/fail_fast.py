@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from tunelab.clock import Clock
 from tunelab.errors import ConsecutiveFailuresError
 from tunelab.executors.base import Executor, Objective, TrialEnded, TrialJob
 from tunelab.trial import FailureKind, TrialChannel, TrialStatus
@@ -47,6 +48,9 @@ class FailFastExecutor(Executor):
 
     def set_deadline(self, deadline: float | None) -> None:
         self.inner.set_deadline(deadline)
+
+    def clock(self) -> Clock | None:
+        return self.inner.clock()
 
     def poll(self, timeout: float | None = None) -> list[TrialEnded]:
         events = self.inner.poll(timeout)

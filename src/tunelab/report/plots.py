@@ -101,6 +101,10 @@ def anytime_plot(results: ComparisonResults, axis: Literal["epochs", "seconds"])
         if not runs:
             continue
         matrix = np.vstack([t.best_at(grid, axis) for t in runs])
+        # A run's value stays at its final best after it ended, but the strategy's curve
+        # stops where its longest run stopped: no line is drawn over budget it did not use.
+        end = max(t.total_epochs if axis == "epochs" else float(t.seconds[-1]) for t in runs)
+        matrix[:, grid > end] = np.nan
         count = np.sum(~np.isnan(matrix), axis=0)
         defined = count > 0
         q1 = np.full(len(grid), np.nan)
@@ -136,7 +140,8 @@ def anytime_plot(results: ComparisonResults, axis: Literal["epochs", "seconds"])
         f"Best validation {results.metric} seen so far against the "
         + ("epochs trained so far" if axis == "epochs" else "study clock")
         + "; the line is the median over a strategy's finished runs, the band the "
-        "interquartile range (the value axis shows the range from a tenth of the way on)."
+        "interquartile range; a strategy's line ends where its longest run ended (the value "
+        "axis shows the range from a tenth of the way on)."
     )
     return Plot(f"best_vs_{axis}", _png(figure), pd.concat(frames, ignore_index=True), caption)
 

@@ -28,6 +28,8 @@ class Space:
     def add(self, param: Param) -> Param:
         """Add ``param``; return the stored parameter. Redefinitions must match exactly."""
         existing = self._params.get(param.name)
+        if existing is param:
+            return param
         if existing is not None:
             if not existing.same_definition(param):
                 raise SpaceError(

@@ -1,4 +1,8 @@
-"""In-memory storage (``storage=":memory:"``): fast, thread-safe, gone with the process."""
+"""In-memory storage (``storage=":memory:"``): fast, thread-safe, gone with the process.
+
+Stored times (created, started, ended, reports) come from :func:`tunelab.clock.now`, so a
+simulated run stores simulated times; lease heartbeats keep the real clock.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
 
+from tunelab import clock
 from tunelab.errors import DuplicateStudyError, StudyNotFoundError
 from tunelab.space import Config
 from tunelab.storage.base import (
@@ -73,7 +78,7 @@ class MemoryStorage(Storage):
                 space=copy.deepcopy(space),
                 searcher_state=None,
                 scheduler_state=None,
-                created_at=time.time(),
+                created_at=clock.now(),
                 user_attrs=copy.deepcopy(user_attrs or {}),
             )
             self._next_study_id += 1
@@ -208,7 +213,7 @@ class MemoryStorage(Storage):
             if study_id not in self._study_trials:
                 raise StudyNotFoundError(f"no study with id {study_id} in {self.url}")
             study = self._updated(study_id, update)
-            now = time.time()
+            now = clock.now()
             trial_id = self._next_trial_id
             record = TrialRecord(
                 study_id=study_id,
@@ -230,6 +235,8 @@ class MemoryStorage(Storage):
             )
             self._next_trial_id += 1
             self._trials[trial_id] = record
+            if status is TrialStatus.RUNNING:
+                self._heartbeats[trial_id] = time.time()
             self._reports[trial_id] = []
             self._study_trials[study_id].append(trial_id)
             self._commit_study(study)
@@ -252,12 +259,13 @@ class MemoryStorage(Storage):
                     started = replace(
                         t,
                         status=TrialStatus.RUNNING,
-                        started_at=time.time(),
+                        started_at=clock.now(),
                         worker=worker,
                         budget=budget if budget is not None else t.budget,
                         meta={**t.meta, **copy.deepcopy(meta)} if meta else t.meta,
                     )
                     self._trials[trial_id] = started
+                    self._heartbeats[trial_id] = time.time()
                     self._commit_study(study)
                     return self._with_reports(started)
             return None
@@ -301,7 +309,7 @@ class MemoryStorage(Storage):
         with self._lock:
             t = self._live(trial_id)
             study = self._updated(t.study_id, update)
-            self._reports[trial_id].append(Report(step, dict(metrics), time.time()))
+            self._reports[trial_id].append(Report(step, dict(metrics), clock.now()))
             if params is not None:
                 self._trials[trial_id] = replace(t, params=dict(params))
             self._commit_study(study)
@@ -354,7 +362,7 @@ class MemoryStorage(Storage):
                 error=outcome.error,
                 traceback=outcome.traceback,
                 failure=outcome.failure,
-                ended_at=time.time(),
+                ended_at=clock.now(),
                 params=dict(params) if params is not None else t.params,
             )
             self._trials[trial_id] = done

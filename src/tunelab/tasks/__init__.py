@@ -19,6 +19,9 @@ TASKS: dict[str, str] = {
     "fashion_mlp": "tunelab.tasks.mlp:FashionMLP",
     "mnist_gan": "tunelab.tasks.gan:MnistGAN",
     "synthetic_curves": "tunelab.tasks.curves:LearningCurves",
+    "digits_mlp_table": "tunelab.tasks.tabular:DigitsMLPTable",
+    "mnist_mlp_table": "tunelab.tasks.tabular:MnistMLPTable",
+    "tabular": "tunelab.tasks.tabular:TabularTask",
 }
 """Task name -> ``"module:ClassName"``."""
 

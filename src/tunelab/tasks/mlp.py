@@ -15,6 +15,7 @@ costs more than the training step itself on data this small.
 
 from __future__ import annotations
 
+import time
 from abc import abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
@@ -242,6 +243,54 @@ class MLPTask(Task):
             xt, yt = self._tensors(x_test, y_test)
             accuracy, loss = evaluate(model, xt, yt)
         return {"test_accuracy": accuracy, "test_loss": loss}
+
+    def record_curve(
+        self, params: Mapping[str, Value], epochs: int, *, index: int = 0
+    ) -> list[tuple[dict[str, float], float]]:
+        """Train ``params`` on the training part for ``epochs`` epochs, no early stopping,
+        and return per epoch its validation *and test* metrics and its duration.
+
+        For recording tabular benchmarks (``benchmarks/record_tables.py``) only: it opens
+        the sealed test part, so it is refused during tuning. ``index`` seeds the run as
+        the objective seeds trial number ``index``. The time covers training and
+        validating the epoch (what a trial spends on it), not the test evaluation. On a
+        CPU it is the process's CPU time, which other load on the machine barely changes
+        (the recording script trains on one torch thread), so it is what the epoch takes
+        on a dedicated core; on a GPU it is wall time (the evaluation's ``.item()`` waits
+        for the device).
+        """
+        if epochs < 1:
+            raise ValueError(f"{self.name}: record_curve needs epochs >= 1, got {epochs}")
+        splits = self.splits
+        x_val, y_val = self._tensors(splits.x_val, splits.y_val)
+        with splits.test.unsealed(f"{self.name}.record_curve") as (x_test, y_test):
+            xt, yt = self._tensors(x_test, y_test)
+        rows: list[tuple[dict[str, float], float]] = []
+        timer = time.process_time if self._device().type == "cpu" else time.perf_counter
+        clock = [timer()]
+
+        def after_epoch(
+            model: nn.Module, optimizer: torch.optim.Optimizer, epoch: int, train_loss: float
+        ) -> bool:
+            accuracy, loss = evaluate(model, x_val, y_val)
+            seconds = timer() - clock[0]
+            test_accuracy, test_loss = evaluate(model, xt, yt)
+            metrics = {"val_accuracy": accuracy, "val_loss": loss, "train_loss": train_loss}
+            rows.append(
+                ({**metrics, "test_accuracy": test_accuracy, "test_loss": test_loss}, seconds)
+            )
+            clock[0] = timer()
+            return True
+
+        self._train(
+            params,
+            splits.x_train,
+            splits.y_train,
+            epochs=epochs,
+            seed=derive_seed(self.seed, _TUNING_STREAM, index),
+            on_epoch=after_epoch,
+        )
+        return rows
 
     def _device(self) -> torch.device:
         return resolve_device(self.device)

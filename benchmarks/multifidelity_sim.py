@@ -1,0 +1,287 @@
+"""Multi-fidelity strategies on recorded learning curves, on simulated workers.
+
+Every strategy runs on a tabular task (``TabularTask``: a recorded table of learning
+curves, answered from the nearest recorded configuration) with ``executor="simulated"``
+(each epoch takes its recorded time on a simulated clock; ``n_workers`` simulated workers)
+at an equal epoch budget E (``--budget-trials`` full trials of the table's R epochs):
+
+- random: random search, every trial R epochs (fifo);
+- hyperband, asha: random search with those schedulers (rungs from 1 epoch, eta 3);
+- bohb: BOHB's scheduler (its own model) with the ``tpe`` searcher when it exists;
+- pbt: E / R members of R epochs, perturbing every R / 9 epochs;
+- random+median: random search with median stopping.
+
+For each strategy and worker count it prints: the epochs and the simulated wall time each
+run needed to reach random search's final median best (the median over seeds of random
+search's final best at the same worker count), as medians over seeds and as ratios to
+random search's (with a bootstrap 95% interval over seeds; "never" when the median run
+did not reach it); the final regret (the table's best final value minus the final value
+of the configuration the study picked; median and interquartile range); and tunelab's own
+decision time per trial (the wall time of ``optimize`` over the trials it ran: the
+objective only reads the table). Then asha's speed-up in simulated time to that target
+from 1 worker to 16 and to 64, and the comparison's wall time.
+
+``--scale`` instead runs one study of ``--scale-trials`` trials (default 100,000) on 256
+simulated workers and prints the decision time per trial.
+
+    python benchmarks/multifidelity_sim.py --jobs 2                       # digits, 100 seeds
+    python benchmarks/multifidelity_sim.py --table mnist_mlp --jobs 2
+    python benchmarks/multifidelity_sim.py --workers 1 --seeds 100 --jobs 2   # 6 x 100 runs
+    python benchmarks/multifidelity_sim.py --scale                       # 100,000 trials
+    python benchmarks/multifidelity_sim.py --quick                       # 5 seeds, 1 and 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import tunelab as tl
+from tunelab.executors.simulated import SimulatedExecutor
+from tunelab.searchers import SEARCHERS
+from tunelab.tasks.tabular import LearningCurveTable, TabularTask
+
+STRATEGIES = ("random", "hyperband", "asha", "bohb", "pbt", "random+median")
+WORKERS = (1, 4, 16, 64, 256)
+
+
+@dataclass
+class Run:
+    """One study: its best-so-far curve (signed: larger is better) by simulated time,
+    one point per epoch trained, and what it cost."""
+
+    strategy: str
+    workers: int
+    seed: int
+    times: np.ndarray  # simulated seconds at each epoch's report, in order
+    best: np.ndarray  # best signed validation value after each epoch
+    regret: float
+    wall: float
+    trials: int
+
+    def reached(self, target: float) -> tuple[float, float]:
+        """(epochs, simulated seconds) when the best reached ``target``; inf if never."""
+        hits = np.flatnonzero(self.best >= target)
+        if hits.size == 0:
+            return math.inf, math.inf
+        return float(hits[0] + 1), float(self.times[hits[0]])
+
+
+def make_study(strategy: str, table: LearningCurveTable, seed: int, members: int) -> tl.Study:
+    r = table.max_epochs
+    searcher: str = "random"
+    scheduler: dict[str, Any] = {"name": "fifo"}
+    if strategy in ("hyperband", "asha", "bohb"):
+        scheduler = {"name": strategy, "max_epochs": r, "min_epochs": 1, "eta": 3}
+    if strategy == "bohb":
+        searcher = "tpe" if "tpe" in SEARCHERS else "random"
+        scheduler["seed"] = seed
+    elif strategy == "pbt":
+        scheduler = {
+            "name": "pbt",
+            "max_epochs": r,
+            "perturbation_interval": max(1, r // 9),
+            "population_size": members,
+            "seed": seed,
+        }
+    elif strategy == "random+median":
+        scheduler = {"name": "median", "max_epochs": r}
+    return tl.create_study(
+        metric=table.metric,
+        mode=table.mode,
+        storage=":memory:",
+        searcher=searcher,
+        scheduler=scheduler,
+        seed=seed,
+        space=table.space,
+    )
+
+
+def run_one(table_name: str, strategy: str, workers: int, seed: int, members: int) -> Run:
+    task = TabularTask(table_name)
+    table = task.table
+    study = make_study(strategy, table, seed, members)
+    executor = SimulatedExecutor(n_workers=workers, start=0.0)
+    started = time.perf_counter()
+    study.optimize(
+        task,
+        max_epochs=members * table.max_epochs,
+        executor=executor,
+        max_consecutive_failures=None,
+        quiet=True,
+    )
+    wall = time.perf_counter() - started
+    trials = study.trials
+    sign = 1.0 if table.mode == "max" else -1.0
+    points = sorted(
+        (r.time, sign * r.metrics[table.metric])
+        for t in trials
+        for r in t.reports
+        if table.metric in r.metrics
+    )
+    times = np.array([p[0] for p in points])
+    best = np.maximum.accumulate(np.array([p[1] for p in points]))
+    picked = study.best_trial
+    index = int(picked.metrics.get("table_index", table.nearest(picked.params)))
+    regret = sign * (table.best() - float(table.curve(index)[-1]))
+    return Run(strategy, workers, seed, times, best, regret, wall, len(trials))
+
+
+def _run_args(args: tuple[str, str, int, int, int]) -> Run:
+    return run_one(*args)
+
+
+def bootstrap_ratio(
+    a: np.ndarray, b: np.ndarray, rng: np.random.Generator, n: int = 1000
+) -> tuple[float, float, float]:
+    """median(a) / median(b) and a bootstrap 95% interval (seeds resampled in each)."""
+
+    def ratio(x: np.ndarray, y: np.ndarray) -> float:
+        mx, my = float(np.median(x)), float(np.median(y))
+        if math.isinf(mx):
+            return math.inf
+        return mx / my if my > 0 else math.inf
+
+    point = ratio(a, b)
+    draws = [ratio(rng.choice(a, a.size), rng.choice(b, b.size)) for _ in range(n)]
+    low, high = np.percentile(np.array(draws), [2.5, 97.5])
+    return point, float(low), float(high)
+
+
+def _ratio_cell(point: float, low: float, high: float) -> str:
+    if math.isinf(point):
+        return "never"
+    top = "inf" if math.isinf(high) else f"{high:.2f}"
+    return f"{point:.2f} [{low:.2f}, {top}]"
+
+
+def _median_cell(values: np.ndarray, scale: float = 1.0, fmt: str = "{:.0f}") -> str:
+    m = float(np.median(values))
+    return "never" if math.isinf(m) else fmt.format(m / scale)
+
+
+def report(runs: Sequence[Run], table: LearningCurveTable, strategies: Sequence[str]) -> None:
+    rng = np.random.default_rng(0)
+    by: dict[tuple[str, int], list[Run]] = {}
+    for run in runs:
+        by.setdefault((run.strategy, run.workers), []).append(run)
+    workers = sorted({run.workers for run in runs})
+    print(
+        "\n| strategy | workers | epochs to target | ratio to random [95% CI] | "
+        "sim. hours to target | ratio to random [95% CI] | regret median (IQR) | "
+        "ms per trial |"
+    )
+    print("|---|---:|---:|---|---:|---|---|---:|")
+    sim_to_target: dict[tuple[str, int], np.ndarray] = {}
+    for w in workers:
+        baseline = by.get(("random", w))
+        if not baseline:
+            continue
+        target = float(np.median([r.best[-1] for r in baseline]))
+        base = np.array([r.reached(target) for r in baseline])
+        for strategy in strategies:
+            group = by.get((strategy, w), [])
+            if not group:
+                continue
+            hit = np.array([r.reached(target) for r in group])
+            sim_to_target[strategy, w] = hit[:, 1]
+            regrets = np.array([r.regret for r in group])
+            q1, q3 = np.percentile(regrets, [25, 75])
+            per_trial = 1000.0 * sum(r.wall for r in group) / sum(r.trials for r in group)
+            print(
+                f"| {strategy} | {w} | {_median_cell(hit[:, 0])} | "
+                f"{_ratio_cell(*bootstrap_ratio(hit[:, 0], base[:, 0], rng))} | "
+                f"{_median_cell(hit[:, 1], 3600.0, '{:.2f}')} | "
+                f"{_ratio_cell(*bootstrap_ratio(hit[:, 1], base[:, 1], rng))} | "
+                f"{np.median(regrets):.4f} ({q1:.4f}-{q3:.4f}) | {per_trial:.2f} |"
+            )
+    one = sim_to_target.get(("asha", 1))
+    if one is not None:
+        for w in (16, 64):
+            many = sim_to_target.get(("asha", w))
+            if many is not None:
+                point, low, high = bootstrap_ratio(one, many, rng)
+                print(
+                    f"\nasha: simulated time to target falls {_ratio_cell(point, low, high)}x "
+                    f"from 1 to {w} workers"
+                )
+    print(f"\ntable {table.name}: best final {table.metric} {table.best():.4f} ({table.mode})")
+
+
+def scale(table_name: str, trials: int, workers: int, strategy: str) -> None:
+    task = TabularTask(table_name)
+    table = task.table
+    study = make_study(strategy, table, 0, trials)
+    executor = SimulatedExecutor(n_workers=workers, start=0.0)
+    started = time.perf_counter()
+    usage = study.optimize(
+        task, max_trials=trials, executor=executor, max_consecutive_failures=None, quiet=True
+    )
+    wall = time.perf_counter() - started
+    print("\n| strategy | workers | trials | epochs | simulated hours | wall s | ms per trial |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(
+        f"| {strategy} | {workers} | {usage.trials} | {usage.epochs} | "
+        f"{usage.seconds / 3600:.1f} | {wall:.1f} | {1000 * wall / max(usage.trials, 1):.3f} |"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--table", default="digits_mlp", help="a shipped table or a .npz path")
+    parser.add_argument("--seeds", type=int, default=100)
+    parser.add_argument("--workers", default=",".join(map(str, WORKERS)))
+    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument(
+        "--budget-trials", type=int, default=30, help="epoch budget in full trials of R epochs"
+    )
+    parser.add_argument("--jobs", type=int, default=1, help="processes running studies")
+    parser.add_argument("--quick", action="store_true", help="5 seeds, 1 and 16 workers")
+    parser.add_argument("--scale", action="store_true", help="one large study instead")
+    parser.add_argument("--scale-trials", type=int, default=100_000)
+    parser.add_argument("--scale-workers", type=int, default=256)
+    parser.add_argument("--scale-strategy", default="asha", choices=STRATEGIES)
+    args = parser.parse_args(argv)
+    if args.scale:
+        scale(args.table, args.scale_trials, args.scale_workers, args.scale_strategy)
+        return
+    seeds = 5 if args.quick else args.seeds
+    workers = [1, 16] if args.quick else [int(w) for w in args.workers.split(",")]
+    strategies = [s for s in args.strategies.split(",") if s]
+    unknown = sorted(set(strategies) - set(STRATEGIES))
+    if unknown:
+        parser.error(f"unknown strategies {unknown}; known: {', '.join(STRATEGIES)}")
+    if "random" not in strategies:
+        strategies.insert(0, "random")  # the target and the ratios need it
+    table = LearningCurveTable.load(args.table)
+    jobs = [
+        (args.table, s, w, seed, args.budget_trials)
+        for w in workers
+        for s in strategies
+        for seed in range(seeds)
+    ]
+    print(
+        f"{table.name}: {len(table.configs)} configurations x {table.max_epochs} epochs; "
+        f"budget {args.budget_trials * table.max_epochs} epochs per run; {seeds} seeds; "
+        f"workers {workers}; {len(jobs)} runs on {args.jobs} processes"
+    )
+    started = time.perf_counter()
+    if args.jobs > 1:
+        with ProcessPoolExecutor(args.jobs) as pool:
+            runs = list(pool.map(_run_args, jobs, chunksize=4))
+    else:
+        runs = [_run_args(job) for job in jobs]
+    wall = time.perf_counter() - started
+    report(runs, table, strategies)
+    print(f"\n{len(runs)} runs in {wall:.0f} s of wall time on {args.jobs} processes")
+
+
+if __name__ == "__main__":
+    main()

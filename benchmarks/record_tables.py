@@ -1,0 +1,267 @@
+"""Record the learning-curve tables that tunelab's tabular tasks replay.
+
+For a task, draws N configurations by scrambled Sobol (tunelab's ``SobolSearcher``) from
+the task's own search space, trains each for every epoch with the real task code
+(``MLPTask.record_curve``: no early stopping) and records per epoch the validation
+metrics, the test metrics and the epoch's duration (training + validation; CPU time of
+the worker's one torch thread on a CPU, so other load barely changes it; wall time on a
+GPU). Finished
+configurations are appended to a work file (``<work-dir>/<name>.jsonl``), so a rerun
+continues where the last stopped, and a larger ``--configs`` extends a table (Sobol's
+first N points do not change). The table file is rewritten every ``--save-every``
+configurations and at the end.
+
+    python benchmarks/record_tables.py digits_mlp --configs 1000 --jobs 2
+    python benchmarks/record_tables.py mnist_mlp --configs 200 --jobs 2 \\
+        --data-dir ../shared/datasets
+
+Configurations train in ``--jobs`` processes, one torch thread each, on the GPU when
+torch sees one. Recorded times are those of this machine's cores (or GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import platform
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tunelab.hyperparameters import HyperParameters
+from tunelab.searchers.base import History
+from tunelab.searchers.sobol import SobolSearcher
+from tunelab.space import Config, Space
+from tunelab.tasks.mlp import DigitsMLP, MLPTask, MnistMLP
+from tunelab.tasks.tabular_table import TABLES_DIR, write_table
+
+ROOT = Path(__file__).resolve().parents[1]
+METRICS = ["val_accuracy", "val_loss", "train_loss", "test_accuracy", "test_loss"]
+
+
+@dataclass(frozen=True)
+class Recording:
+    """What is recorded: the table's name, the task and its options, the draw."""
+
+    name: str
+    task_options: dict[str, Any]
+    configs: int
+    epochs: int
+    seed: int
+
+    def settings(self) -> dict[str, Any]:
+        """What must match for a work file to be continued."""
+        return {
+            "name": self.name,
+            "task_options": self.task_options,
+            "epochs": self.epochs,
+            "seed": self.seed,
+        }
+
+
+def make_task(name: str, options: dict[str, Any]) -> MLPTask:
+    if name == "digits_mlp":
+        return DigitsMLP(**options)
+    if name == "mnist_mlp":
+        return MnistMLP(**options)
+    raise SystemExit(
+        f"record_tables.py: no recipe for table {name!r}; known: digits_mlp, mnist_mlp "
+        "(the GAN is not recorded: see docs/how-to/tabular-benchmarks.md)"
+    )
+
+
+def task_options(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {"epochs": args.epochs, "seed": args.seed, "patience": None}
+    if args.name == "mnist_mlp":
+        # 5,000 training and 10,000 validation images from a stratified 15,000-image
+        # subset of MNIST's training part; the official 10,000 test images are the test.
+        data_dir = str(Path(args.data_dir).resolve()) if args.data_dir else None
+        options.update(
+            data_dir=data_dir, train_size=15000, val_fraction=2 / 3, download=data_dir is None
+        )
+    return options
+
+
+def task_space(task: MLPTask) -> Space:
+    """The task's whole search space, as its objective defines it."""
+    hp = HyperParameters()
+    task.define(hp)
+    return hp.space
+
+
+def draw_configs(space: Space, n: int, seed: int, metric: str, mode: Any) -> list[Config]:
+    """The first ``n`` scrambled Sobol configurations of ``space`` (a prefix-stable draw)."""
+    searcher = SobolSearcher(seed=seed)
+    proposals = searcher.suggest(History(space=space, metric=metric, mode=mode), n)
+    for p in proposals:
+        space.validate(p.config)
+    return [dict(p.config) for p in proposals]
+
+
+# -- the work file ------------------------------------------------------------------------
+def read_work(path: Path, recording: Recording) -> dict[int, dict[str, Any]]:
+    """Finished configurations by index; refuses a work file of other settings."""
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"settings": recording.settings()}) + "\n")
+        return {}
+    lines = path.read_text().splitlines()
+    header = json.loads(lines[0])
+    if header.get("settings") != json.loads(json.dumps(recording.settings())):
+        raise SystemExit(
+            f"record_tables.py: {path} was recorded with {header.get('settings')}, not "
+            f"{recording.settings()}; move it away or use its settings"
+        )
+    done: dict[int, dict[str, Any]] = {}
+    for line in lines[1:]:
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:  # a line cut short by a kill
+            continue
+        done[int(row["index"])] = row
+    return done
+
+
+# -- the workers ----------------------------------------------------------------------------
+_WORKER: dict[str, MLPTask] = {}  # this process's task, data loaded
+
+
+def _init_worker(name: str, options: dict[str, Any]) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    task = _WORKER["task"] = make_task(name, options)
+    _ = task.splits  # load the data once per process
+
+
+def _record_one(job: tuple[int, Config, int]) -> dict[str, Any]:
+    index, config, epochs = job
+    rows = _WORKER["task"].record_curve(config, epochs, index=index)
+    return {
+        "index": index,
+        "config": config,
+        "metrics": {m: [r[0][m] for r in rows] for m in METRICS},
+        "seconds": [r[1] for r in rows],
+    }
+
+
+def run_jobs(
+    recording: Recording, jobs: list[tuple[int, Config, int]], n_jobs: int
+) -> Iterator[dict[str, Any]]:
+    if n_jobs <= 1:
+        _init_worker(recording.name, recording.task_options)
+        for job in jobs:
+            yield _record_one(job)
+        return
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(
+        n_jobs, initializer=_init_worker, initargs=(recording.name, recording.task_options)
+    ) as pool:
+        yield from pool.imap_unordered(_record_one, jobs)
+
+
+# -- the table --------------------------------------------------------------------------------
+def save_table(
+    out: Path,
+    recording: Recording,
+    space: Space,
+    done: dict[int, dict[str, Any]],
+    notes: dict[str, Any],
+) -> None:
+    indices = sorted(done)
+    values = np.array(
+        [
+            [[done[i]["metrics"][m][e] for m in METRICS] for e in range(recording.epochs)]
+            for i in indices
+        ],
+        dtype=np.float32,
+    ).reshape(len(indices), recording.epochs, len(METRICS))
+    seconds = np.array([done[i]["seconds"] for i in indices], dtype=np.float32).reshape(
+        len(indices), recording.epochs
+    )
+    write_table(
+        out,
+        name=recording.name,
+        metric="val_accuracy",
+        mode="max",
+        space=space,
+        configs=[done[i]["config"] for i in indices],
+        metric_names=METRICS,
+        values=values,
+        seconds=seconds,
+        task=recording.name,
+        task_options={k: v for k, v in recording.task_options.items() if k != "data_dir"},
+        recording={**notes, "configs_planned": recording.configs, "configs_recorded": len(indices)},
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("name", choices=["digits_mlp", "mnist_mlp"])
+    parser.add_argument("--configs", type=int, default=None, help="1000 digits, 200 MNIST")
+    parser.add_argument("--epochs", type=int, default=27)
+    parser.add_argument("--seed", type=int, default=0, help="Sobol scrambling and task seed")
+    parser.add_argument("--jobs", type=int, default=1, help="parallel processes")
+    parser.add_argument("--data-dir", default=None, help="folder holding mnist/ (MNIST)")
+    parser.add_argument("--out", type=Path, default=None, help="default: the shipped table")
+    parser.add_argument("--work-dir", type=Path, default=ROOT / "benchmarks" / "results" / "tables")
+    parser.add_argument("--save-every", type=int, default=50)
+    parser.add_argument("--limit", type=int, default=None, help="record at most this many now")
+    args = parser.parse_args()
+    configs = args.configs or (1000 if args.name == "digits_mlp" else 200)
+    recording = Recording(args.name, task_options(args), configs, args.epochs, args.seed)
+    out = args.out or TABLES_DIR / f"{args.name}.npz"
+    task = make_task(args.name, recording.task_options)
+    space = task_space(task)
+    drawn = draw_configs(space, configs, args.seed, task.metric, task.mode)
+    work = args.work_dir / f"{args.name}.jsonl"
+    done = read_work(work, recording)
+    for i, row in done.items():
+        if i < configs and row["config"] != json.loads(json.dumps(drawn[i])):
+            raise SystemExit(f"record_tables.py: {work} holds another configuration {i}")
+    pending = [(i, drawn[i], args.epochs) for i in range(configs) if i not in done]
+    if args.limit is not None:
+        pending = pending[: args.limit]
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    notes = {
+        "device": torch.cuda.get_device_name(0) if device == "cuda" else platform.processor(),
+        "torch": torch.__version__,
+        "jobs": args.jobs,
+        "seconds_measure": "training + validation of the epoch, one torch thread per job",
+        "recorded": time.strftime("%Y-%m-%d", time.gmtime()),
+    }
+    print(
+        f"{args.name}: {len(done)} of {configs} configurations recorded, {len(pending)} to go "
+        f"on {device} with {args.jobs} job(s); work file {work}",
+        flush=True,
+    )
+    started = time.perf_counter()
+    with work.open("a") as log:
+        for n, row in enumerate(run_jobs(recording, pending, args.jobs), start=1):
+            log.write(json.dumps(row) + "\n")
+            log.flush()
+            done[int(row["index"])] = row
+            elapsed = time.perf_counter() - started
+            final = row["metrics"]["val_accuracy"][-1]
+            print(
+                f"[{len(done)}/{configs}] config {row['index']}: val_accuracy {final:.4f}, "
+                f"{sum(row['seconds']):.2f} s recorded; {elapsed / n:.2f} s wall per config, "
+                f"about {elapsed / n * (len(pending) - n) / 60:.1f} min left",
+                flush=True,
+            )
+            if n % args.save_every == 0:
+                save_table(out, recording, space, {i: done[i] for i in done if i < configs}, notes)
+    save_table(out, recording, space, {i: done[i] for i in done if i < configs}, notes)
+    size = out.stat().st_size / 1e6
+    print(f"wrote {out} ({len([i for i in done if i < configs])} configurations, {size:.2f} MB)")
+
+
+if __name__ == "__main__":
+    main()

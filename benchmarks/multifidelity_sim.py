@@ -175,7 +175,7 @@ def report(runs: Sequence[Run], table: LearningCurveTable, strategies: Sequence[
     workers = sorted({run.workers for run in runs})
     print(
         "\n| strategy | workers | epochs to target | ratio to random [95% CI] | "
-        "sim. hours to target | ratio to random [95% CI] | regret median (IQR) | "
+        "sim. seconds to target | ratio to random [95% CI] | regret median (IQR) | "
         "ms per trial |"
     )
     print("|---|---:|---:|---|---:|---|---|---:|")
@@ -198,7 +198,7 @@ def report(runs: Sequence[Run], table: LearningCurveTable, strategies: Sequence[
             print(
                 f"| {strategy} | {w} | {_median_cell(hit[:, 0])} | "
                 f"{_ratio_cell(*bootstrap_ratio(hit[:, 0], base[:, 0], rng))} | "
-                f"{_median_cell(hit[:, 1], 3600.0, '{:.2f}')} | "
+                f"{_median_cell(hit[:, 1], 1.0, '{:.1f}')} | "
                 f"{_ratio_cell(*bootstrap_ratio(hit[:, 1], base[:, 1], rng))} | "
                 f"{np.median(regrets):.4f} ({q1:.4f}-{q3:.4f}) | {per_trial:.2f} |"
             )

@@ -6,7 +6,7 @@ import pytest
 
 from tunelab.errors import SpaceError
 from tunelab.hyperparameters import HyperParameters
-from tunelab.space import Condition, Int
+from tunelab.space import Choice, Condition, Int
 
 
 def test_free_standing_hp_returns_defaults_like_keras_tuner():
@@ -99,3 +99,21 @@ def test_conditional_scope_accepts_any_iterable_of_values():
     with hp.conditional_scope("layers", range(2, 4)):
         assert hp.Int("units_2", 8, 64) == 8
     assert hp.space["units_2"].conditions == (Condition("layers", (2, 3)),)
+
+
+def test_a_definition_is_built_once_and_values_of_other_types_stay_apart() -> None:
+    first, second = HyperParameters(), HyperParameters()
+    first.Float("lr", 1e-4, 1e-1, sampling="log")
+    second.Float("lr", 1e-4, 1e-1, sampling="log")
+    assert first.space["lr"] is second.space["lr"]  # one object serves every trial
+    ints, floats, bools = HyperParameters(), HyperParameters(), HyperParameters()
+    ints.Choice("c", [1, 0])
+    floats.Choice("c", [1.0, 0.0])
+    bools.Choice("c", [True, False])
+    choices = [hp.space["c"] for hp in (ints, floats, bools)]
+    kinds = [type(v) for c in choices if isinstance(c, Choice) for v in c.values]
+    assert kinds == [int, int, float, float, bool, bool]
+    assert [type(hp.Choice("c", v)) for hp, v in ((ints, [1, 0]), (floats, [1.0, 0.0]))] == [
+        int,
+        float,
+    ]

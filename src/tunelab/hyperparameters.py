@@ -188,10 +188,14 @@ def _built(kind: type[Param], *args: Any) -> Param:
 
     An objective defines the same parameters on every trial, and building one validates
     its range; parameters are immutable, so one instance serves every trial. The key
-    carries each argument's type (1, 1.0 and True are equal keys otherwise).
+    carries each argument's type, and the types inside a tuple argument (a Choice's
+    values): 1, 1.0 and True are equal keys otherwise.
     """
+    types = tuple(map(type, args))
+    key: tuple[Any, ...] = (kind, args, types)
+    if tuple in types:
+        key = (key, tuple(tuple(map(type, a)) for a in args if type(a) is tuple))
     try:
-        key = (kind, *(_typed(a) for a in args))
         return _BUILT[key]
     except TypeError:  # an unhashable argument: build it, the definition will say what is wrong
         return kind(*args)
@@ -202,12 +206,6 @@ def _built(kind: type[Param], *args: Any) -> Param:
         _BUILT.clear()
     _BUILT[key] = param
     return param
-
-
-def _typed(arg: Any) -> Any:
-    if isinstance(arg, tuple):
-        return (tuple, *(_typed(a) for a in arg))
-    return (type(arg), arg)
 
 
 def _as_values(values: Value | Iterable[Value]) -> tuple[Value, ...]:

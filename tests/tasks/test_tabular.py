@@ -15,14 +15,14 @@ from tunelab.searchers.base import History
 from tunelab.searchers.sobol import SobolSearcher
 from tunelab.space import Config
 from tunelab.tasks import TASKS, make_task
-from tunelab.tasks.mlp import DigitsMLP
+from tunelab.tasks.mlp import DigitsMLP, MnistMLP
 from tunelab.tasks.tabular import (
     LearningCurveTable,
     TabularTask,
     define_space,
     shipped_tables,
 )
-from tunelab.tasks.tabular_table import write_table
+from tunelab.tasks.tabular_table import TABLES_DIR, write_table
 
 from .trials import make_checkpoint_trial, make_trial
 
@@ -250,3 +250,23 @@ def test_the_shipped_digits_table_holds_1000_configurations_of_27_epochs() -> No
     assert table.space == hp.space
     assert [table.nearest(c) for c in table.configs[:50]] == list(range(50))
     assert 0.9 < table.best() <= 1.0
+
+
+@pytest.mark.skipif("mnist_mlp" not in shipped_tables(), reason="MNIST table not recorded")
+def test_the_shipped_mnist_table_holds_200_configurations_of_27_epochs() -> None:
+    task = make_task("mnist_mlp_table")
+    assert isinstance(task, TabularTask)
+    table = task.table
+    assert len(table.configs) >= 200
+    assert table.max_epochs == 27
+    assert bool((table.epoch_seconds > 0).all())
+    hp = HyperParameters()
+    MnistMLP().define(hp)
+    assert table.space == hp.space
+    assert table.task_options["train_size"] == 15000  # 5,000 training, 10,000 validation
+    assert 0.9 < table.best() <= 1.0
+
+
+def test_the_shipped_tables_stay_small() -> None:
+    sizes = {p.name: p.stat().st_size for p in TABLES_DIR.glob("*.npz")}
+    assert sum(sizes.values()) < 20e6, sizes

@@ -121,6 +121,16 @@ class StudyRunner:
     # -- the loop ------------------------------------------------------------------------
     def run(self) -> BudgetUsage:
         assert self.executor is not None and self.objective is not None
+        own_clock = self.executor.clock()
+        if own_clock is None:
+            return self._run()
+        # A simulated executor's clock: stored times, elapsed time and the time limit
+        # are simulated for the whole run (the heartbeat thread keeps the real clock).
+        with clock.use(own_clock):
+            return self._run()
+
+    def _run(self) -> BudgetUsage:
+        assert self.executor is not None
         self._start_session()
         self.progress.start(
             self.text.headline(),

@@ -36,8 +36,32 @@ class StoredState:
         lists), or None when it equals the stored one."""
         if state == self.stored:  # the common case, without serialising
             return None
-        normal: dict[str, Any] = json.loads(json.dumps(state))
+        normal: dict[str, Any] = _as_stored(state)
         return None if normal == self.stored else normal
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _as_stored(state: dict[str, Any]) -> dict[str, Any]:
+    """``json.loads(json.dumps(state))``, without serialising when ``state`` holds only
+    str-keyed dicts, lists, tuples and scalars (a searcher's RNG state on every trial)."""
+
+    def plain(value: Any) -> Any:
+        kind = type(value)
+        if kind in _SCALARS:
+            return value
+        if kind is dict and all(type(k) is str for k in value):
+            return {k: plain(v) for k, v in value.items()}
+        if kind is list or kind is tuple:
+            return [plain(v) for v in value]
+        raise TypeError  # anything else: let JSON say what it becomes
+
+    try:
+        return plain(state)
+    except TypeError:
+        normal: dict[str, Any] = json.loads(json.dumps(state))
+        return normal
 
 
 class SharedState:

@@ -17,6 +17,7 @@ and write checkpoints.
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import re
@@ -55,7 +56,12 @@ class ArtifactStore:
     """
 
     def __init__(self, directory: str | Path) -> None:
-        self.directory = Path(directory)
+        self._location = directory
+
+    @functools.cached_property
+    def directory(self) -> Path:
+        # Built on first use: every trial gets a store, most never save a checkpoint.
+        return Path(self._location)
 
     def __repr__(self) -> str:
         return f"ArtifactStore({str(self.directory)!r})"

@@ -14,8 +14,8 @@ limit (``max_seconds``) are simulated: the study's runner installs the executor'
 is only the cost of tunelab's own decisions and of the objective's bookkeeping.
 Leases and heartbeats keep the real clock.
 
-Objectives run in the study's process, one thread per running trial, but only one
-thread runs at a time (see :mod:`tunelab.executors.simulated_trial`).
+Objectives run in the study's thread, one greenlet (a coroutine with its own stack) per
+running trial, one at a time (see :mod:`tunelab.executors.simulated_trial`).
 """
 
 from __future__ import annotations

@@ -100,6 +100,7 @@ class RunnerChannel(TrialChannel):
             break
         running.params_written = len(params)
         running.record = record
+        self.view.note_report(number)
         self.view.set_steps(number, len(record.reports))
         self.shared.tick()
         self.text.show_progress()

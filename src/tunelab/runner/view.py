@@ -9,17 +9,76 @@ from them. Its cost grows with the trials merged into it, not with the study.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar, overload
 
 from tunelab.budget import BudgetUsage
 from tunelab.finished_trials import FinishedTrials
 from tunelab.runner.handle import StudyHandle
-from tunelab.schedulers.base import SchedulerView
+from tunelab.schedulers.base import SchedulerView, TrialChanges
 from tunelab.searchers.base import History
 from tunelab.storage.base import ranks_before
 from tunelab.trial import TrialRecord, TrialStatus
 
 _FINISHED = tuple(s for s in TrialStatus if s.is_finished)
+
+
+_V = TypeVar("_V")
+
+
+class LoggedDict(dict[int, _V]):
+    """Trials by number; every key set or removed is noted in ``changes``."""
+
+    def __init__(self, changes: TrialChanges) -> None:
+        super().__init__()
+        self.changes = changes
+
+    def __setitem__(self, number: int, value: _V) -> None:
+        super().__setitem__(number, value)
+        self.changes.note(number)
+
+    def __delitem__(self, number: int) -> None:
+        super().__delitem__(number)
+        self.changes.note(number)
+
+    def pop(self, number: int, *default: Any) -> Any:
+        if number in self:
+            self.changes.note(number)
+        return super().pop(number, *default)
+
+    def clear(self) -> None:
+        for number in self:
+            self.changes.note(number)
+        super().clear()
+
+
+class Joined(Sequence[TrialRecord]):
+    """Several collections of trials read as one sequence without copying them (a study
+    with ASHA holds tens of thousands of paused trials, and a view is made for every
+    decision). Valid until the collections change: a view is used at once."""
+
+    def __init__(self, *parts: Collection[TrialRecord]) -> None:
+        self._parts = parts
+        self._items: list[TrialRecord] | None = None
+
+    def __len__(self) -> int:
+        return sum(len(part) for part in self._parts)
+
+    def __iter__(self) -> Iterator[TrialRecord]:
+        return itertools.chain.from_iterable(self._parts)
+
+    @overload
+    def __getitem__(self, index: int) -> TrialRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[TrialRecord]: ...
+
+    def __getitem__(self, index: int | slice) -> TrialRecord | Sequence[TrialRecord]:
+        if self._items is None:
+            self._items = list(self)
+        return self._items[index]
 
 
 @dataclass
@@ -43,14 +102,17 @@ class TrialView:
         self.newest_at_load = -1
         self.live_at_load: frozenset[int] = frozenset()
         self._older: list[TrialRecord] | None = None
+        # Every change to the lists a scheduler sees (running, paused, finished) is logged.
+        self.changes = TrialChanges()
         self.trials: dict[int, TrialRecord] = {}  # trials known, but those running here
         self._finished = FinishedTrials()
         self._finished_numbers: set[int] = set()  # those finished since the study was loaded
         self._scheduled = FinishedTrials()  # the finished trials a scheduler sees
         self._steps: dict[int, int] = {}  # steps trained by every trial known
-        self.live: dict[int, TrialRecord] = {}  # other workers' running or queued trials
-        self.running: dict[int, Running] = {}  # the trials this worker runs
-        self.paused: dict[int, TrialRecord] = {}
+        # other workers' running or queued trials
+        self.live: LoggedDict[TrialRecord] = LoggedDict(self.changes)
+        self.running: LoggedDict[Running] = LoggedDict(self.changes)  # the trials run here
+        self.paused: LoggedDict[TrialRecord] = LoggedDict(self.changes)
         self.retried: set[int] = set()  # trials another trial retries (they do not count)
         self._best: TrialRecord | None = None
         self._best_pruned: TrialRecord | None = None  # the best, when none completed
@@ -64,15 +126,16 @@ class TrialView:
         return self.others(TrialStatus.WAITING)
 
     def history(self) -> History:
-        pending = [r.record for r in self.running.values()]
-        pending.extend(self.paused.values())
-        pending.extend(self.others(TrialStatus.RUNNING, TrialStatus.WAITING))
         return History(
             space=self.study.space,
             metric=self.study.metric,
             mode=self.study.mode,
             finished=self._finished,
-            pending=pending,
+            pending=Joined(
+                [r.record for r in self.running.values()],
+                self.paused.values(),
+                self.others(TrialStatus.RUNNING, TrialStatus.WAITING),
+            ),
         )
 
     def scheduler_view(self) -> SchedulerView:
@@ -83,9 +146,29 @@ class TrialView:
             mode=self.study.mode,
             finished=self._scheduled,
             running=running,
-            paused=list(self.paused.values()),
+            paused=Joined(self.paused.values()),
             space=self.study.space,
+            changes=self.changes,
+            lookup=self.scheduler_record,
         )
+
+    def scheduler_record(self, number: int) -> TrialRecord | None:
+        """Trial ``number`` as it stands in the scheduler's view (None: in no list)."""
+        running = self.running.get(number)
+        if running is not None:
+            return running.record
+        if number in self.paused:
+            return self.paused[number]
+        other = self.live.get(number)
+        if other is not None:
+            return other if other.status is TrialStatus.RUNNING else None
+        if number in self._finished_numbers and number not in self.retried:
+            return self.trials.get(number)
+        return None
+
+    def note_report(self, number: int) -> None:
+        """A trial running here reported (its record in ``running`` changed)."""
+        self.changes.note(number)
 
     def trials_in_use(self) -> int:
         """Trials that use up ``max_trials``: finished, running, paused and queued trials
@@ -110,6 +193,10 @@ class TrialView:
         """Read the study's counts, best trial and live trials (not its finished ones)."""
         storage, study_id = self.study.storage, self.study.study_id
         snapshot = storage.snapshot(study_id)
+        # A new log: a scheduler reads the lists in full again.
+        self.changes = TrialChanges()
+        for logged in (self.live, self.running, self.paused):
+            logged.changes = self.changes
         self.newest_at_load = snapshot.newest
         self.live_at_load = frozenset(t.number for t in snapshot.live)
         self.retried.update(snapshot.retried)
@@ -161,6 +248,7 @@ class TrialView:
         self._finished.add(t)
         if t.number not in self.retried:
             self._scheduled.add(t)
+            self.changes.note(t.number)
         if self._counts(t):
             self.usage.trials += 1
         self._note_best(t)
@@ -176,6 +264,7 @@ class TrialView:
             if failed is not None and failed.counts_toward_budget:
                 self.usage.trials -= 1
             self._scheduled.remove_number(number)
+            self.changes.note(number)
 
     def set_steps(self, number: int, steps: int) -> None:
         """Keep ``usage.epochs`` the sum of every known trial's steps."""

@@ -5,7 +5,9 @@ to its rung and pauses there with its checkpoint. Whenever a worker is free, ASH
 from the highest rung down for a trial in the top ``1/eta`` of the trials recorded at
 its rung that has not been promoted yet, and resumes the best such trial up to the next
 rung; if there is none, it starts a new trial at the bottom rung. It never waits for a
-rung to fill: early promotions are decided on the trials seen so far.
+rung to fill: early promotions are decided on the trials seen so far. The rungs are
+kept in an index updated from the study view's change log
+(:mod:`tunelab.schedulers.rung_index`), so a decision does not rescan the study.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from tunelab.schedulers.base import (
 )
 from tunelab.schedulers.halving import check_epochs
 from tunelab.schedulers.plan import BracketPlan, Plan, RungPlan
+from tunelab.schedulers.rung_index import RungIndex
 from tunelab.trial import Decision, TrialRecord, TrialStatus
 
 
@@ -39,6 +42,7 @@ class ASHAScheduler(Scheduler):
         self.max_epochs = max_epochs
         self.min_epochs = min_epochs
         self.eta = eta
+        self._index: RungIndex | None = None
 
     @property
     def rungs(self) -> list[int]:
@@ -56,6 +60,16 @@ class ASHAScheduler(Scheduler):
 
     def next(self, view: SchedulerView) -> Action:
         rungs = self.rungs
+        index = self._index
+        if index is None or index.rungs != tuple(rungs[:-1]):
+            index = self._index = RungIndex(rungs[:-1])
+        if index.sync(view):
+            found = index.promotion(self.eta)
+            if found is None:
+                return Start(budget=rungs[0])
+            number, k = found
+            return Resume(number, budget=rungs[k + 1])
+        # A view without a change log (built by hand): rank from the lists themselves.
         trials = [*view.finished, *view.running, *view.paused]
         last_step = {t.number: max((r.step for r in t.reports), default=0) for t in trials}
         for k in range(len(rungs) - 2, -1, -1):

@@ -22,7 +22,7 @@ Rules every scheduler keeps:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
 
@@ -88,9 +88,38 @@ class Done:
 Action: TypeAlias = Start | Resume | Prune | Wait | Done
 
 
+class TrialChanges:
+    """An append-only log of the trial numbers whose record changed in a study view.
+
+    A number is logged whenever the trial it names enters, changes in (a report, a new
+    budget, a pause, a resume, its end) or leaves the view's ``finished``, ``running`` and
+    ``paused`` lists. A scheduler that keeps an index of its own (ASHA's rungs) reads the
+    lists in full once per log and afterwards only the numbers logged since its last look,
+    with ``SchedulerView.lookup``, so its cost per decision does not grow with the study.
+    """
+
+    def __init__(self) -> None:
+        self._numbers: list[int] = []
+
+    def note(self, number: int) -> None:
+        self._numbers.append(number)
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+    def since(self, cursor: int) -> list[int]:
+        """The numbers logged from position ``cursor`` on (repeats included)."""
+        return self._numbers[cursor:]
+
+
 @dataclass(frozen=True)
 class SchedulerView:
-    """What a scheduler may read about its study."""
+    """What a scheduler may read about its study.
+
+    ``changes`` and ``lookup`` come together or not at all (a view built by hand has
+    neither): ``lookup(number)`` is the trial as it stands in ``finished``, ``running``
+    or ``paused``, or None when it is in none of them.
+    """
 
     metric: str
     mode: Literal["min", "max"]
@@ -98,6 +127,8 @@ class SchedulerView:
     running: Sequence[TrialRecord]
     paused: Sequence[TrialRecord]
     space: Space | None = None
+    changes: TrialChanges | None = None
+    lookup: Callable[[int], TrialRecord | None] | None = None
 
 
 class Scheduler(Configurable, ABC):

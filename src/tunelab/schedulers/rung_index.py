@@ -1,0 +1,109 @@
+"""ASHA's rungs, kept current from a study view's change log.
+
+For every rung below the last: the trials recorded there (those that reported at or past
+the rung's epoch), ranked by their value at the rung, and among them the paused ones
+waiting there for a promotion. The index reads a view's lists in full once per change log
+(:class:`~tunelab.schedulers.base.TrialChanges`) and then only the trials logged since,
+so a decision costs the same in a study of a hundred trials and of a hundred thousand.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Sequence
+
+from tunelab.schedulers.base import SchedulerView, TrialChanges, value_at
+from tunelab.trial import TrialRecord, TrialStatus
+
+RankKey = tuple[float, int]
+"""(signed value, trial number): lower ranks first; a NaN value ranks last."""
+
+
+class RungIndex:
+    """The trials of each rung in ``rungs`` (epochs), ranked for ``mode``."""
+
+    def __init__(self, rungs: Sequence[int]) -> None:
+        self.rungs = tuple(rungs)
+        self._log: TrialChanges | None = None
+        self._cursor = 0
+        self._metric = ""
+        self._sign = 1.0
+        self._ranked: list[list[RankKey]] = []
+        self._waiting: list[list[RankKey]] = []  # paused at the rung, not promoted
+        self._entries: dict[int, tuple[RankKey | None, ...]] = {}
+        self._waits: dict[int, tuple[bool, ...]] = {}
+
+    def sync(self, view: SchedulerView) -> bool:
+        """Bring the index up to ``view``; False when the view has no change log (then
+        the caller ranks from the lists themselves)."""
+        if view.changes is None or view.lookup is None:
+            return False
+        sign = -1.0 if view.mode == "max" else 1.0
+        if view.changes is not self._log or view.metric != self._metric or sign != self._sign:
+            self._metric, self._sign, self._log = view.metric, sign, view.changes
+            self._cursor = len(view.changes)
+            self._ranked = [[] for _ in self.rungs]
+            self._waiting = [[] for _ in self.rungs]
+            self._entries.clear()
+            self._waits.clear()
+            for t in (*view.finished, *view.running, *view.paused):
+                self._update(t.number, t)
+            return True
+        logged = view.changes.since(self._cursor)
+        self._cursor += len(logged)
+        for number in dict.fromkeys(logged):
+            self._update(number, view.lookup(number))
+        return True
+
+    def promotion(self, eta: int) -> tuple[int, int] | None:
+        """(trial number, rung position) of the trial to promote: from the highest rung
+        down, the best paused trial waiting at a rung if it ranks in the top ``1/eta`` of
+        the trials recorded there; None when no rung has one."""
+        for k in range(len(self.rungs) - 1, -1, -1):
+            waiting = self._waiting[k]
+            if not waiting:
+                continue
+            best = waiting[0]
+            ranked = self._ranked[k]
+            if bisect.bisect_left(ranked, best) < len(ranked) // eta:
+                return best[1], k
+        return None
+
+    def _update(self, number: int, record: TrialRecord | None) -> None:
+        old_keys = self._entries.pop(number, None)
+        old_waits = self._waits.pop(number, None)
+        if old_keys is not None and old_waits is not None:
+            for k, key in enumerate(old_keys):
+                if key is not None:
+                    _discard(self._ranked[k], key)
+                    if old_waits[k]:
+                        _discard(self._waiting[k], key)
+        if record is None:
+            return
+        last_step = max((r.step for r in record.reports), default=0)
+        paused = record.status is TrialStatus.PAUSED
+        keys: list[RankKey | None] = []
+        waits: list[bool] = []
+        for k, rung in enumerate(self.rungs):
+            value = value_at(record, self._metric, rung) if last_step >= rung else None
+            if value is None:
+                keys.append(None)
+                waits.append(False)
+                continue
+            signed = self._sign * value
+            key = (math.inf if math.isnan(signed) else signed, number)
+            bisect.insort(self._ranked[k], key)
+            waiting = paused and (record.budget or 0) <= rung
+            if waiting:
+                bisect.insort(self._waiting[k], key)
+            keys.append(key)
+            waits.append(waiting)
+        self._entries[number] = tuple(keys)
+        self._waits[number] = tuple(waits)
+
+
+def _discard(ranked: list[RankKey], key: RankKey) -> None:
+    at = bisect.bisect_left(ranked, key)
+    if at < len(ranked) and ranked[at] == key:
+        del ranked[at]

@@ -12,14 +12,22 @@ at an equal epoch budget E (``--budget-trials`` full trials of the table's R epo
 - random+median: random search with median stopping.
 
 For each strategy and worker count it prints: the epochs and the simulated wall time each
-run needed to reach random search's final median best (the median over seeds of random
-search's final best at the same worker count), as medians over seeds and as ratios to
-random search's (with a bootstrap 95% interval over seeds; "never" when the median run
-did not reach it); the final regret (the table's best final value minus the final value
-of the configuration the study picked; median and interquartile range); and tunelab's own
-decision time per trial (the wall time of ``optimize`` over the trials it ran: the
-objective only reads the table). Then asha's speed-up in simulated time to that target
-from 1 worker to 16 and to 64, and the comparison's wall time.
+run needed to reach random search's final median best (the lower median over seeds of
+random search's final best at the same worker count: a value half of random search's
+runs reach only by the end of their budget), as medians over seeds; the epochs as a share
+of random search's epochs (its whole budget E, which is what it spends to reach that
+value) and as a ratio to random search's own median epochs to the target, and the
+simulated time as a ratio to random search's (each with a bootstrap 95% interval over
+seeds; "never" when the median run did not reach it); the final regret (the table's
+best final value minus the final value of the configuration the study picked; median
+and interquartile range); and tunelab's own decision time per trial (the wall time of
+``optimize`` over the trials it ran: the objective only reads the table). Then asha's
+speed-up in simulated time to that target from 1 worker to 16 and to 64, and the
+comparison's wall time.
+
+Every finished run is appended to a results file
+(``benchmarks/results/multifidelity_sim_<table>_b<budget-trials>.jsonl``), so an
+interrupted benchmark continues where it stopped and a rerun only prints.
 
 ``--scale`` instead runs one study of ``--scale-trials`` trials (default 100,000) on 256
 simulated workers and prints the decision time per trial.
@@ -34,11 +42,13 @@ simulated workers and prints the decision time per trial.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -54,24 +64,32 @@ WORKERS = (1, 4, 16, 64, 256)
 
 @dataclass
 class Run:
-    """One study: its best-so-far curve (signed: larger is better) by simulated time,
-    one point per epoch trained, and what it cost."""
+    """One study: where its best-so-far value (signed: larger is better) improved, by
+    epochs trained (in simulated-time order) and simulated time, and what it cost."""
 
     strategy: str
     workers: int
     seed: int
-    times: np.ndarray  # simulated seconds at each epoch's report, in order
-    best: np.ndarray  # best signed validation value after each epoch
+    epochs: list[int]  # epochs trained when the best improved (1-based)
+    times: list[float]  # simulated seconds then
+    values: list[float]  # the best signed validation value from then on
     regret: float
     wall: float
     trials: int
 
+    @property
+    def final(self) -> float:
+        return self.values[-1] if self.values else -math.inf
+
     def reached(self, target: float) -> tuple[float, float]:
         """(epochs, simulated seconds) when the best reached ``target``; inf if never."""
-        hits = np.flatnonzero(self.best >= target)
-        if hits.size == 0:
-            return math.inf, math.inf
-        return float(hits[0] + 1), float(self.times[hits[0]])
+        for epochs, seconds, value in zip(self.epochs, self.times, self.values, strict=True):
+            if value >= target:
+                return float(epochs), seconds
+        return math.inf, math.inf
+
+    def key(self) -> tuple[str, int, int]:
+        return self.strategy, self.workers, self.seed
 
 
 def make_study(strategy: str, table: LearningCurveTable, seed: int, members: int) -> tl.Study:
@@ -126,12 +144,18 @@ def run_one(table_name: str, strategy: str, workers: int, seed: int, members: in
         for r in t.reports
         if table.metric in r.metrics
     )
-    times = np.array([p[0] for p in points])
-    best = np.maximum.accumulate(np.array([p[1] for p in points]))
+    epochs: list[int] = []
+    times: list[float] = []
+    values: list[float] = []
+    for n, (at, value) in enumerate(points, start=1):
+        if not values or value > values[-1]:
+            epochs.append(n)
+            times.append(at)
+            values.append(value)
     picked = study.best_trial
     index = int(picked.metrics.get("table_index", table.nearest(picked.params)))
     regret = sign * (table.best() - float(table.curve(index)[-1]))
-    return Run(strategy, workers, seed, times, best, regret, wall, len(trials))
+    return Run(strategy, workers, seed, epochs, times, values, regret, wall, len(trials))
 
 
 def _run_args(args: tuple[str, str, int, int, int]) -> Run:
@@ -150,8 +174,9 @@ def bootstrap_ratio(
         return mx / my if my > 0 else math.inf
 
     point = ratio(a, b)
-    draws = [ratio(rng.choice(a, a.size), rng.choice(b, b.size)) for _ in range(n)]
-    low, high = np.percentile(np.array(draws), [2.5, 97.5])
+    with np.errstate(invalid="ignore"):  # inf / inf when neither reached the target
+        draws = [ratio(rng.choice(a, a.size), rng.choice(b, b.size)) for _ in range(n)]
+        low, high = np.percentile(np.array(draws), [2.5, 97.5])
     return point, float(low), float(high)
 
 
@@ -167,24 +192,30 @@ def _median_cell(values: np.ndarray, scale: float = 1.0, fmt: str = "{:.0f}") ->
     return "never" if math.isinf(m) else fmt.format(m / scale)
 
 
-def report(runs: Sequence[Run], table: LearningCurveTable, strategies: Sequence[str]) -> None:
+def report(
+    runs: Sequence[Run], table: LearningCurveTable, strategies: Sequence[str], budget: int
+) -> None:
+    """Print the table; ``budget`` is every run's epoch budget (random search's epochs)."""
     rng = np.random.default_rng(0)
     by: dict[tuple[str, int], list[Run]] = {}
     for run in runs:
         by.setdefault((run.strategy, run.workers), []).append(run)
     workers = sorted({run.workers for run in runs})
     print(
-        "\n| strategy | workers | epochs to target | ratio to random [95% CI] | "
-        "sim. seconds to target | ratio to random [95% CI] | regret median (IQR) | "
-        "ms per trial |"
+        "\n| strategy | workers | epochs to target | share of random's epochs [95% CI] | "
+        "ratio to random's epochs to target [95% CI] | sim. seconds to target | "
+        "ratio to random [95% CI] | regret median (IQR) | ms per trial |"
     )
-    print("|---|---:|---:|---|---:|---|---|---:|")
+    print("|---|---:|---:|---|---|---:|---|---|---:|")
+    spent = np.full(1, float(budget))
     sim_to_target: dict[tuple[str, int], np.ndarray] = {}
     for w in workers:
         baseline = by.get(("random", w))
         if not baseline:
             continue
-        target = float(np.median([r.best[-1] for r in baseline]))
+        # The lower median: a value some run reached (with an even number of seeds the
+        # plain median may be the mean of two values that no run reached).
+        target = float(np.percentile([r.final for r in baseline], 50, method="lower"))
         base = np.array([r.reached(target) for r in baseline])
         for strategy in strategies:
             group = by.get((strategy, w), [])
@@ -197,6 +228,7 @@ def report(runs: Sequence[Run], table: LearningCurveTable, strategies: Sequence[
             per_trial = 1000.0 * sum(r.wall for r in group) / sum(r.trials for r in group)
             print(
                 f"| {strategy} | {w} | {_median_cell(hit[:, 0])} | "
+                f"{_ratio_cell(*bootstrap_ratio(hit[:, 0], spent, rng))} | "
                 f"{_ratio_cell(*bootstrap_ratio(hit[:, 0], base[:, 0], rng))} | "
                 f"{_median_cell(hit[:, 1], 1.0, '{:.1f}')} | "
                 f"{_ratio_cell(*bootstrap_ratio(hit[:, 1], base[:, 1], rng))} | "
@@ -233,6 +265,22 @@ def scale(table_name: str, trials: int, workers: int, strategy: str) -> None:
     )
 
 
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def read_results(path: Path) -> dict[tuple[str, int, int], Run]:
+    """Runs already finished (a rerun continues; a line cut short by a kill is skipped)."""
+    done: dict[tuple[str, int, int], Run] = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                run = Run(**json.loads(line))
+            except (json.JSONDecodeError, TypeError):
+                continue
+            done[run.key()] = run
+    return done
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--table", default="digits_mlp", help="a shipped table or a .npz path")
@@ -243,6 +291,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--budget-trials", type=int, default=30, help="epoch budget in full trials of R epochs"
     )
     parser.add_argument("--jobs", type=int, default=1, help="processes running studies")
+    parser.add_argument(
+        "--results",
+        help="runs file (default benchmarks/results/multifidelity_sim_<table>_b<budget>.jsonl)",
+    )
     parser.add_argument("--quick", action="store_true", help="5 seeds, 1 and 16 workers")
     parser.add_argument("--scale", action="store_true", help="one large study instead")
     parser.add_argument("--scale-trials", type=int, default=100_000)
@@ -272,15 +324,35 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"budget {args.budget_trials * table.max_epochs} epochs per run; {seeds} seeds; "
         f"workers {workers}; {len(jobs)} runs on {args.jobs} processes"
     )
+    results = Path(
+        args.results or RESULTS / f"multifidelity_sim_{table.name}_b{args.budget_trials}.jsonl"
+    )
+    done = read_results(results)
+    pending = [job for job in jobs if (job[1], job[2], job[3]) not in done]
+    if len(pending) < len(jobs):
+        print(f"{len(jobs) - len(pending)} runs read from {results}; {len(pending)} to run")
     started = time.perf_counter()
-    if args.jobs > 1:
-        with ProcessPoolExecutor(args.jobs) as pool:
-            runs = list(pool.map(_run_args, jobs, chunksize=4))
-    else:
-        runs = [_run_args(job) for job in jobs]
+    results.parent.mkdir(parents=True, exist_ok=True)
+    with results.open("a") as out:
+        if args.jobs > 1:
+            with ProcessPoolExecutor(args.jobs) as pool:
+                for run in pool.map(_run_args, pending, chunksize=4):
+                    done[run.key()] = run
+                    out.write(json.dumps(asdict(run)) + "\n")
+                    out.flush()
+        else:
+            for job in pending:
+                run = _run_args(job)
+                done[run.key()] = run
+                out.write(json.dumps(asdict(run)) + "\n")
+                out.flush()
     wall = time.perf_counter() - started
-    report(runs, table, strategies)
-    print(f"\n{len(runs)} runs in {wall:.0f} s of wall time on {args.jobs} processes")
+    runs = [done[(job[1], job[2], job[3])] for job in jobs]
+    report(runs, table, strategies, args.budget_trials * table.max_epochs)
+    print(
+        f"\n{len(pending)} runs in {wall:.0f} s of wall time on {args.jobs} processes "
+        f"({len(runs) - len(pending)} read from {results})"
+    )
 
 
 if __name__ == "__main__":

@@ -176,7 +176,10 @@ def bootstrap_ratio(
     point = ratio(a, b)
     with np.errstate(invalid="ignore"):  # inf / inf when neither reached the target
         draws = [ratio(rng.choice(a, a.size), rng.choice(b, b.size)) for _ in range(n)]
-        low, high = np.percentile(np.array(draws), [2.5, 97.5])
+        drawn = np.array(draws)
+        # Without interpolation: between two infinite draws it would give nan.
+        low = np.percentile(drawn, 2.5, method="lower")
+        high = np.percentile(drawn, 97.5, method="higher")
     return point, float(low), float(high)
 
 
@@ -296,6 +299,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="runs file (default benchmarks/results/multifidelity_sim_<table>_b<budget>.jsonl)",
     )
     parser.add_argument("--quick", action="store_true", help="5 seeds, 1 and 16 workers")
+    parser.add_argument(
+        "--report-only", action="store_true", help="print the finished runs, run nothing"
+    )
     parser.add_argument("--scale", action="store_true", help="one large study instead")
     parser.add_argument("--scale-trials", type=int, default=100_000)
     parser.add_argument("--scale-workers", type=int, default=256)
@@ -329,6 +335,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     done = read_results(results)
     pending = [job for job in jobs if (job[1], job[2], job[3]) not in done]
+    if args.report_only:  # what the results file holds of these runs
+        jobs = [job for job in jobs if (job[1], job[2], job[3]) in done]
+        pending = []
     if len(pending) < len(jobs):
         print(f"{len(jobs) - len(pending)} runs read from {results}; {len(pending)} to run")
     started = time.perf_counter()

@@ -79,16 +79,24 @@ def test_ray_actor_running_a_silent_trial_is_ended_at_the_time_limit(tmp_path: P
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        study = tl.create_study("ray", metric="loss", storage=tmp_path / "t.db", seed=0)
-        limit = 30.0  # time for an actor to start and say its pid, even under load
-        start = time.monotonic()
-        study.optimize(silent, max_seconds=limit, executor=RayExecutor(n_workers=1), quiet=True)
-        elapsed = time.monotonic() - start
+        # An actor is a new Python process that imports Ray and tunelab: on a 2-core machine
+        # loaded by four busy loops that alone can take more than 30 s, and the limit then
+        # (correctly) ends a trial that never started. Only then is the run repeated with a
+        # longer limit, so an idle machine still pays 30 s.
+        for attempt, limit in enumerate((30.0, 120.0)):
+            study = tl.create_study(
+                f"ray{attempt}", metric="loss", storage=tmp_path / "t.db", seed=0
+            )
+            start = time.monotonic()
+            study.optimize(silent, max_seconds=limit, executor=RayExecutor(n_workers=1), quiet=True)
+            elapsed = time.monotonic() - start
+            trial = assert_interrupted_and_requeued(study)
+            assert limit <= elapsed < limit + 60.0
+            if "pid" in trial.user_attrs:
+                break
     finally:
         ray.shutdown()
 
-    assert limit <= elapsed < 90.0
-    trial = assert_interrupted_and_requeued(study)
     pid = trial.user_attrs["pid"]
     assert pid != os.getpid() and gone(pid)
 

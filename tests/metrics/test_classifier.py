@@ -79,19 +79,24 @@ def test_training_says_so_once_and_loading_prints_nothing(
     tmp_path: Path, data_dir: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     """A real first use (about ten seconds of training): one line naming the cache file,
-    then nothing when the cached model is loaded; ``quiet`` prints nothing at all."""
+    then nothing when the cached model is loaded; ``quiet`` prints nothing at all.
+
+    One torch thread: two threads that wait for each other at every layer take ten times
+    longer on a machine loaded by four busy processes (measured: over 370 s)."""
     path = classifier_path(tmp_path)
-    trained = mnist_classifier(data_dir, cache_dir=tmp_path, device="cpu")
+    threads = torch.get_num_threads()
+    trained = mnist_classifier(data_dir, cache_dir=tmp_path, device="cpu", num_threads=1)
     out, err = capfd.readouterr()
     assert out == "" and err.count("\n") == 1, err
     assert "training the MNIST scoring classifier for the GAN metrics" in err
     assert str(path) in err and path.is_file()
 
+    assert torch.get_num_threads() == threads  # training restored the caller's count
     loaded = mnist_classifier(data_dir, cache_dir=tmp_path, device="cpu")
     assert loaded.test_accuracy == trained.test_accuracy
     assert capfd.readouterr() == ("", "")
 
     quiet_dir = tmp_path / "quiet"
-    mnist_classifier(data_dir, cache_dir=quiet_dir, device="cpu", quiet=True)
+    mnist_classifier(data_dir, cache_dir=quiet_dir, device="cpu", quiet=True, num_threads=1)
     assert classifier_path(quiet_dir).is_file()
     assert capfd.readouterr() == ("", "")

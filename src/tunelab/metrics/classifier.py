@@ -22,6 +22,8 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,17 +136,22 @@ def train_mnist_classifier(
     batch_size: int = 128,
     device: torch.device | str = "cpu",
     quiet: bool = False,
+    num_threads: int | None = None,
 ) -> MnistClassifier:
     """Train :class:`MnistCNN` on the MNIST training file; measure it on the test file.
 
     Shows a progress bar over the training steps on stderr (when it is a terminal)
-    unless ``quiet``."""
+    unless ``quiet``. ``num_threads``: torch's CPU threads while training (restored
+    afterwards); ``None`` keeps torch's own choice."""
     data = load_idx_dataset(MNIST, data_dir)
     dev = torch.device(device)
     x = torch.from_numpy(images_to_input(data.x_train)).to(dev)
     y = torch.from_numpy(np.array(data.y_train)).to(dev)
     start = time.perf_counter()
-    with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == "cuda" else []):
+    with (
+        _torch_threads(num_threads),
+        torch.random.fork_rng(devices=[dev.index or 0] if dev.type == "cuda" else []),
+    ):
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
         model = MnistCNN().to(dev)
@@ -168,6 +175,17 @@ def train_mnist_classifier(
     probs, _ = classifier.scores(data.x_test)
     classifier.test_accuracy = float((probs.argmax(axis=1) == data.y_test).mean())
     return classifier
+
+
+@contextmanager
+def _torch_threads(num_threads: int | None) -> Iterator[None]:
+    previous = torch.get_num_threads()
+    if num_threads is not None:
+        torch.set_num_threads(num_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _training_bar(quiet: bool) -> Progress:
@@ -194,6 +212,7 @@ def mnist_classifier(
     device: torch.device | str | None = None,
     retrain: bool = False,
     quiet: bool = False,
+    num_threads: int | None = None,
 ) -> MnistClassifier:
     """The cached MNIST classifier, trained (and stored in ``cache_dir``) on first use.
 
@@ -201,6 +220,7 @@ def mnist_classifier(
     one good copy. ``device``: where the returned model lives (training runs there too).
     Training says so in one line on stderr, then shows a progress bar there (a
     terminal only); ``quiet`` silences both. Loading from the cache prints nothing.
+    ``num_threads``: torch's CPU threads while training (``None``: torch's choice).
     """
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     path = classifier_path(cache_dir, seed)
@@ -222,7 +242,9 @@ def mnist_classifier(
             file=sys.stderr,
             flush=True,
         )
-    classifier = train_mnist_classifier(data_dir, seed=seed, device=dev, quiet=quiet)
+    classifier = train_mnist_classifier(
+        data_dir, seed=seed, device=dev, quiet=quiet, num_threads=num_threads
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "version": VERSION,

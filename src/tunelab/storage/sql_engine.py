@@ -32,6 +32,7 @@ from tunelab.storage.sql_schema import (
     has_best_index,
     schema_ready,
 )
+from tunelab.storage.sql_statements import lease_now
 from tunelab.storage.sqlite import (
     LockWait,
     begin_immediate,
@@ -212,11 +213,9 @@ class SqlDatabase:
 
     # -- the lease clock ---------------------------------------------------------------
     def _lease_clock(self) -> Any:
-        """The time to write into heartbeats: the server's clock on PostgreSQL (shared by
-        every machine), this machine's for a SQLite file (local by nature)."""
-        if self._dialect == "postgresql":
-            return sa.func.extract("epoch", sa.func.clock_timestamp())
-        return time.time()
+        """The time to write into heartbeats: the server's clock on PostgreSQL, this
+        machine's for a SQLite file (see :class:`~tunelab.storage.sql_statements.lease_now`)."""
+        return lease_now()
 
     def now(self) -> float:
         if self._dialect != "postgresql":

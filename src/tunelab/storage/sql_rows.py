@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tunelab.errors import StudyNotFoundError
+from tunelab.storage import sql_statements as statements
 from tunelab.storage.base import StaleStateError, StudyRecord, StudyUpdate, TrialRow
-from tunelab.storage.sql_schema import FINISHED, reports, studies, trials
+from tunelab.storage.sql_schema import FINISHED, reports, trials
 from tunelab.trial import FailureKind, Report, TrialRecord, TrialStatus
 
 
@@ -50,23 +51,22 @@ def apply_update(conn: Connection, study_id: int, update: StudyUpdate | None) ->
     transaction back) when the study is no longer at the version it expects."""
     if update is None or update.is_empty:
         return
-    where = [studies.c.id == study_id]
-    if update.expected_version is not None:
-        where.append(studies.c.state_version == update.expected_version)
-    values: dict[str, Any] = {"state_version": studies.c.state_version + 1}
+    checked = update.expected_version is not None
+    params: dict[str, Any] = {"b_study": study_id}
+    if checked:
+        params["b_version"] = update.expected_version
     if update.searcher_state is not None:
-        values["searcher_state"] = dumps(update.searcher_state)
+        params["searcher_state"] = dumps(update.searcher_state)
     if update.scheduler_state is not None:
-        values["scheduler_state"] = dumps(update.scheduler_state)
+        params["scheduler_state"] = dumps(update.scheduler_state)
     if update.space is not None:
-        values["space"] = dumps(update.space)
+        params["space"] = dumps(update.space)
     if update.elapsed_delta:
-        values["elapsed_seconds"] = studies.c.elapsed_seconds + update.elapsed_delta
-    changed = conn.execute(sa.update(studies).where(*where).values(**values)).rowcount
+        params["b_elapsed"] = update.elapsed_delta
+    statement = statements.study_update(checked, bool(update.elapsed_delta))
+    changed = conn.execute(statement, params).rowcount
     if changed != 1:
-        version = conn.execute(
-            sa.select(studies.c.state_version).where(studies.c.id == study_id)
-        ).scalar()
+        version = conn.execute(statements.STUDY_VERSION, {"b_study": study_id}).scalar()
         if version is None:
             raise StudyNotFoundError(f"no study with id {study_id}")
         # Raising rolls back the whole transaction: the trial change is not written.
@@ -78,14 +78,10 @@ def apply_update(conn: Connection, study_id: int, update: StudyUpdate | None) ->
 
 def load_trial(conn: Connection, trial_id: int, url: str) -> TrialRecord:
     """Trial ``trial_id`` with its reports; KeyError if there is none."""
-    row = conn.execute(sa.select(trials).where(trials.c.id == trial_id)).mappings().first()
+    row = conn.execute(statements.TRIAL_ROW, {"b_trial": trial_id}).mappings().first()
     if row is None:
         raise KeyError(f"no trial with id {trial_id} in {url}")
-    rows = conn.execute(
-        sa.select(reports.c.step, reports.c.metrics, reports.c.time)
-        .where(reports.c.trial_id == trial_id)
-        .order_by(reports.c.id)
-    ).all()
+    rows = conn.execute(statements.TRIAL_REPORTS, {"b_trial": trial_id}).all()
     return trial_from_row(row, tuple(Report(s, json.loads(m), t) for s, m, t in rows))
 
 

@@ -17,10 +17,11 @@ from sqlalchemy.engine import Connection
 from tunelab import clock
 from tunelab.errors import StudyNotFoundError
 from tunelab.space import Config
+from tunelab.storage import sql_statements as statements
 from tunelab.storage.base import FinishedTrialError, StudyUpdate, TrialOutcome
 from tunelab.storage.sql_engine import SqlDatabase
 from tunelab.storage.sql_rows import apply_update, dumps, load_trial, loads
-from tunelab.storage.sql_schema import LIVE, reports, studies, trials
+from tunelab.storage.sql_schema import trials
 from tunelab.trial import TrialRecord, TrialStatus
 
 
@@ -69,16 +70,10 @@ class SqlTrialWrites(SqlDatabase):
         with self._write() as conn:
             # Locks the study row on PostgreSQL so numbers are dense and unique;
             # SQLite's BEGIN IMMEDIATE already serialises writers.
-            found = conn.execute(
-                sa.select(studies.c.id).where(studies.c.id == study_id).with_for_update()
-            ).scalar()
+            found = conn.execute(statements.LOCK_STUDY, {"b_study": study_id}).scalar()
             if found is None:
                 raise StudyNotFoundError(f"no study with id {study_id} in {self.url}")
-            number = conn.execute(
-                sa.select(sa.func.coalesce(sa.func.max(trials.c.number), -1) + 1).where(
-                    trials.c.study_id == study_id
-                )
-            ).scalar_one()
+            number = conn.execute(statements.NEXT_NUMBER, {"b_study": study_id}).scalar_one()
             values = {
                 "study_id": study_id,
                 "number": number,
@@ -93,9 +88,10 @@ class SqlTrialWrites(SqlDatabase):
                 "user_attrs": "{}",
                 "created_at": now,
                 "started_at": now if status is TrialStatus.RUNNING else None,
-                "heartbeat_at": self._lease_clock() if status is TrialStatus.RUNNING else None,
             }
-            trial_id = conn.execute(sa.insert(trials).values(**values)).inserted_primary_key[0]  # type: ignore[index]
+            running = status is TrialStatus.RUNNING
+            insert = statements.INSERT_RUNNING if running else statements.INSERT_WAITING
+            trial_id = conn.execute(insert, values).inserted_primary_key[0]  # type: ignore[index]
             apply_update(conn, study_id, update)
         return TrialRecord(
             study_id=study_id,
@@ -186,16 +182,9 @@ class SqlTrialWrites(SqlDatabase):
 
     def _touch_live(self, conn: Connection, trial_id: int, **values: Any) -> None:
         """Update a trial that must still be running/paused/waiting (finished ones are frozen)."""
-        values.setdefault("heartbeat_at", self._lease_clock())
-        changed = conn.execute(
-            sa.update(trials)
-            .where(trials.c.id == trial_id, trials.c.status.in_(LIVE))
-            .values(**values)
-        ).rowcount
+        changed = conn.execute(statements.UPDATE_LIVE, {"b_trial": trial_id, **values}).rowcount
         if changed != 1:
-            status = conn.execute(
-                sa.select(trials.c.status).where(trials.c.id == trial_id)
-            ).scalar()
+            status = conn.execute(statements.TRIAL_STATUS, {"b_trial": trial_id}).scalar()
             if status is None:
                 raise KeyError(f"no trial with id {trial_id} in {self.url}")
             raise FinishedTrialError(f"trial id {trial_id} is {status}; it cannot change")
@@ -214,9 +203,8 @@ class SqlTrialWrites(SqlDatabase):
             extra = {} if params is None else {"params": dumps(params)}
             self._touch_live(conn, trial_id, **extra)
             conn.execute(
-                sa.insert(reports).values(
-                    trial_id=trial_id, step=step, metrics=dumps(metrics), time=now
-                )
+                statements.INSERT_REPORT,
+                {"trial_id": trial_id, "step": step, "metrics": dumps(metrics), "time": now},
             )
             if update is not None and not update.is_empty:
                 apply_update(conn, self._study_of(conn, trial_id), update)
@@ -251,9 +239,7 @@ class SqlTrialWrites(SqlDatabase):
 
     @staticmethod
     def _study_of(conn: Connection, trial_id: int) -> int:
-        study_id: int = conn.execute(
-            sa.select(trials.c.study_id).where(trials.c.id == trial_id)
-        ).scalar_one()
+        study_id: int = conn.execute(statements.TRIAL_STUDY, {"b_trial": trial_id}).scalar_one()
         return study_id
 
     def finish_trial(

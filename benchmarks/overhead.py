@@ -2,11 +2,13 @@
 
 A no-op objective that defines three parameters (a float, an int, a choice) and
 returns at once, run with random search for N trials (2000 by default). Every
-configuration runs in this one process, one after another, on fresh storage: Optuna on
-SQLite twice, with its default settings and with tunelab's (WAL journal,
-``synchronous=NORMAL``), so the like-for-like ratio is printed too.
+configuration runs in this one process on fresh storage: Optuna on SQLite twice, with its
+default settings and with tunelab's (WAL journal, ``synchronous=NORMAL``), so the
+like-for-like ratio is printed too. Each configuration first runs 100 untimed trials
+(imports and first calls are not per-trial costs), then ``--repeats`` timed runs,
+interleaved with the other configurations'; the table shows the median.
 
-    python benchmarks/overhead.py [--trials 2000]
+    python benchmarks/overhead.py [--trials 2000] [--repeats 3]
 
 Optuna is a benchmark-only extra: pip install -e '.[benchmarks]'.
 """
@@ -14,6 +16,7 @@ Optuna is a benchmark-only extra: pip install -e '.[benchmarks]'.
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -62,29 +65,47 @@ def optuna_run(storage: str | None, n_trials: int, *, tuned: bool = False) -> fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=2000)
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed runs per configuration (median shown)"
+    )
     args = parser.parse_args()
     n = args.trials
 
     with tempfile.TemporaryDirectory() as tmp:
-        runs: list[tuple[str, str, Callable[[], float]]] = [
-            ("tunelab", "memory", lambda: tunelab_run(":memory:", n)),
-            ("tunelab", "sqlite", lambda: tunelab_run(f"sqlite:///{Path(tmp) / 'tunelab.db'}", n)),
-            ("optuna", "memory", lambda: optuna_run(None, n)),
-            ("optuna", "sqlite", lambda: optuna_run(f"sqlite:///{Path(tmp) / 'optuna.db'}", n)),
+        folder = Path(tmp)
+
+        def sqlite(name: str) -> str:
+            return f"sqlite:///{folder / name}"
+
+        runs: list[tuple[str, str, Callable[[str, int], float]]] = [
+            ("tunelab", "memory", lambda tag, k: tunelab_run(":memory:", k)),
+            ("tunelab", "sqlite", lambda tag, k: tunelab_run(sqlite(f"tunelab{tag}.db"), k)),
+            ("optuna", "memory", lambda tag, k: optuna_run(None, k)),
+            ("optuna", "sqlite", lambda tag, k: optuna_run(sqlite(f"optuna{tag}.db"), k)),
             (
                 "optuna",
                 "sqlite, WAL + synchronous=NORMAL",
-                lambda: optuna_run(f"sqlite:///{Path(tmp) / 'optuna-wal.db'}", n, tuned=True),
+                lambda tag, k: optuna_run(sqlite(f"optuna-wal{tag}.db"), k, tuned=True),
             ),
         ]
-        results: dict[tuple[str, str], float] = {}
+        times: dict[tuple[str, str], list[float]] = {}
         for library, storage, run in runs:
             try:
-                results[(library, storage)] = run()
+                run("-warm-up", min(n, 100))  # imports and first calls are not per-trial costs
+                times[(library, storage)] = []
             except ImportError as exc:
                 print(f"{library} on {storage}: skipped ({exc}); pip install -e '.[benchmarks]'")
+        # Interleaved, so a slow spell of the machine touches every configuration alike.
+        for repeat in range(args.repeats):
+            for library, storage, run in runs:
+                if (library, storage) in times:
+                    times[(library, storage)].append(run(f"-{repeat}", n))
+        results = {key: statistics.median(seconds) for key, seconds in times.items()}
 
-    print(f"\nper-trial overhead, no-op objective, random search, {n} trials\n")
+    print(
+        f"\nper-trial overhead, no-op objective, random search, {n} trials; median of "
+        f"{args.repeats} interleaved runs, each after an untimed warm-up run\n"
+    )
     print("| library | storage | trials/s | ms/trial |")
     print("|---|---|---:|---:|")
     for (library, storage), seconds in results.items():

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -292,20 +293,26 @@ def _log_ints(p: Param) -> list[Value]:
     return list(range(int(p.min_value), int(p.max_value) + 1))
 
 
+@lru_cache(maxsize=256)
 def _log_int_edges(p: Param) -> tuple[np.ndarray, np.ndarray]:
     """Cell edges and centres of an unstepped log-sampled Int in its unit encoding.
 
     ``Int.from_unit`` rounds ``exp(a + u (b - a))``, so value ``v`` owns the cell up to
-    ``(log(v + 0.5) - a) / (b - a)``; its centre is ``Int.to_unit(v)``.
+    ``(log(v + 0.5) - a) / (b - a)``; its centre is ``Int.to_unit(v)``. Cached (read-only
+    arrays): a model-based searcher encodes the space at every suggestion, and a range
+    such as 16-1024 costs a thousand ``to_unit`` calls.
     """
     assert isinstance(p, Int)
     lo, hi = int(p.min_value), int(p.max_value)
     if hi == lo:
-        return np.zeros(0), np.array([p.to_unit(lo)])
-    a = math.log(lo - 0.5) if lo > 0.5 else math.log(0.5)
-    b = math.log(hi + 0.5)
-    inner = np.array([(math.log(v + 0.5) - a) / (b - a) for v in range(lo, hi)])
-    centres = np.array([p.to_unit(v) for v in range(lo, hi + 1)])
+        inner, centres = np.zeros(0), np.array([p.to_unit(lo)])
+    else:
+        a = math.log(lo - 0.5) if lo > 0.5 else math.log(0.5)
+        b = math.log(hi + 0.5)
+        inner = np.array([(math.log(v + 0.5) - a) / (b - a) for v in range(lo, hi)])
+        centres = np.array([p.to_unit(v) for v in range(lo, hi + 1)])
+    inner.flags.writeable = False
+    centres.flags.writeable = False
     return inner, centres
 
 

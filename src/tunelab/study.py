@@ -9,7 +9,7 @@ or after a crash in another, continues the same study.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -121,6 +121,7 @@ class Study:
         lease_seconds: float = 60.0,
         lease_expired: str = "requeue",
         max_consecutive_failures: int | None = 10,
+        candidates: Sequence[Mapping[str, Value]] | None = None,
         quiet: bool = False,
     ) -> BudgetUsage:
         """Run trials until a limit is reached, the searcher is exhausted or the scheduler is done.
@@ -156,7 +157,11 @@ class Study:
         budget would never run out on an objective that fails before reporting.
         Trials a scheduler paused are resumed from their checkpoints; those still paused
         when the study ends cleanly are pruned (after Ctrl-C they stay paused and the
-        next call resumes them). Returns the budget used so far.
+        next call resumes them). ``candidates`` restricts the study to a list of
+        configurations of its space (given up front): each proposal is replaced by the
+        nearest candidate not used yet, so each runs at most once, and the search is
+        exhausted when none is left (what tabular benchmarks need; see
+        :mod:`tunelab.runner.candidates`). Returns the budget used so far.
         """
         if isinstance(executor, Executor) and n_workers is not None:
             raise ConfigError("give n_workers to the Executor instance, not to optimize()")
@@ -178,13 +183,19 @@ class Study:
                 "max_consecutive_failures must be a positive integer or None, "
                 f"got {max_consecutive_failures!r}"
             )
-        if not budget.is_bounded and not isinstance(self.searcher, GridSearcher):
+        if (
+            not budget.is_bounded
+            and candidates is None
+            and not isinstance(self.searcher, GridSearcher)
+        ):
             raise ConfigError(
                 "optimize() needs a budget: max_trials, max_epochs or max_seconds "
-                "(only grid search ends on its own)"
+                "(only grid search and a list of candidates end on their own)"
             )
         from tunelab.runner import StudyRunner
+        from tunelab.runner.candidates import CandidateList
 
+        allowed = None if candidates is None else CandidateList(self.space, candidates)
         runner = StudyRunner(
             self,
             objective,
@@ -197,6 +208,7 @@ class Study:
             lease_seconds=float(lease_seconds),
             lease_expired=lease_expired,  # type: ignore[arg-type]
             max_retries=max_retries,
+            candidates=allowed,
         )
         self._remember_run(objective, budget)
         return runner.run()

@@ -14,6 +14,7 @@ from tunelab import clock
 from tunelab.errors import EnvironmentFault, StorageError
 from tunelab.executors.base import TrialEnded, TrialJob
 from tunelab.progress import ProgressDisplay
+from tunelab.runner.candidates import CandidateList
 from tunelab.runner.handle import StudyHandle
 from tunelab.runner.recovery import Recovery
 from tunelab.runner.shared import SharedState
@@ -39,8 +40,10 @@ class TrialLifecycle:
         artifacts: ArtifactStore,
         progress: ProgressDisplay,
         worker: str,
+        candidates: CandidateList | None = None,
     ) -> None:
         self.study = study
+        self.candidates = candidates
         self.view = view
         self.shared = shared
         self.recovery = recovery
@@ -100,6 +103,11 @@ class TrialLifecycle:
                 if not proposals:
                     return None, None
                 config, meta = proposals[0].config, {**proposals[0].meta, **scheduler_meta}
+                if self.candidates is not None:
+                    candidate = self.candidates.take(config)
+                    if candidate is None:  # every candidate ran: the search is exhausted
+                        return None, None
+                    config = candidate
             self.study.space.validate(config)
             update = self.shared.update()
             record = storage.create_trial(

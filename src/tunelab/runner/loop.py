@@ -28,6 +28,7 @@ from tunelab.executors.base import (
 )
 from tunelab.processes import process_identity
 from tunelab.progress import ProgressDisplay
+from tunelab.runner.candidates import CandidateList
 from tunelab.runner.channel import RunnerChannel
 from tunelab.runner.handle import LeaseExpiry, StudyHandle
 from tunelab.runner.lifecycle import TrialLifecycle
@@ -57,8 +58,10 @@ class StudyRunner:
         lease_seconds: float = 60.0,
         lease_expired: LeaseExpiry = "requeue",
         max_retries: int = 0,
+        candidates: CandidateList | None = None,
     ) -> None:
         self.study = study
+        self.candidates = candidates
         self.objective = objective
         self.budget = budget
         self.executor = executor
@@ -89,6 +92,7 @@ class StudyRunner:
             self.artifacts,
             progress,
             self.worker,
+            candidates,
         )
         self.channel = RunnerChannel(
             study, self.view, self.shared, self.text, self._stop, max_retries=max_retries
@@ -109,6 +113,9 @@ class StudyRunner:
         self._started = True
         self.shared.load()
         self.view.load()
+        if self.candidates is not None:  # one read of every trial, for this option only
+            known = self.study.storage.get_trials(self.study.study_id, with_reports=False)
+            self.candidates.mark_used({**t.proposal, **t.params} for t in known)
         self.recovery.recover_interrupted()
         self._heartbeat = Heartbeat(self.study, self.view, max(0.05, self.lease_seconds / 4))
         self._heartbeat.start()

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from tunelab.searchers.acquisition import AcquisitionOptimizer, LogEI
-from tunelab.searchers.base import ConfigKey, History, Proposal, config_key, used_config
+from tunelab.searchers.base import ConfigKey, History, Proposal, config_key
 from tunelab.searchers.encoding import SpaceEncoding
 from tunelab.searchers.gp import GaussianProcess, new_challenger
 from tunelab.searchers.model_based import ModelBasedSearcher, ModelProposer, check_positive_int
@@ -95,10 +95,10 @@ class BayesSearcher(ModelBasedSearcher):
         from threadpoolctl import threadpool_limits
 
         space = history.space
-        X = encoding.encode_many([used_config(t, space) for t in completed])
+        X = self.encode_trials(completed, space, encoding)[0]
         y = warp_outputs(np.array([history.sign() * float(t.value or 0.0) for t in completed]))
         y = y - np.quantile(y, PRIOR_MEAN_QUANTILE)
-        pending = encoding.encode_many([used_config(t, space) for t in history.pending])
+        pending = self.encode_trials(list(history.pending), space, encoding)[0]
         warm = None if self.theta_ is None else np.array(self.theta_)
         challenger = None
         if warm is not None:

@@ -14,13 +14,16 @@ failed trials do not count, so a design point whose trial failed is replaced.
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from tunelab.errors import ConfigError
 from tunelab.searchers.base import ConfigKey, History, Proposal, Searcher, config_key, used_config
 from tunelab.searchers.encoding import SpaceEncoding
 from tunelab.searchers.sobol import SobolSearcher
-from tunelab.space import Config, Param, Value
+from tunelab.space import Config, Param, Space, Value
 from tunelab.trial import TrialRecord
 
 _DESIGN_RETRIES = 20
@@ -49,6 +52,10 @@ class ModelBasedSearcher(Searcher):
             # Fixed now so that the design and the model are the same after a resume.
             self.seed = int(self.rng_.integers(2**31))
         self.design_ = SobolSearcher(seed=self.seed)
+        # Finished trials' configurations, keys and points, by trial id: they never change,
+        # and every suggestion reads all of them (valid while the space keeps its size).
+        self._rows: dict[int, tuple[Config, ConfigKey, np.ndarray, np.ndarray]] = {}
+        self._rows_space = -1
 
     @abstractmethod
     def default_initial_design(self, encoding: SpaceEncoding) -> int:
@@ -65,13 +72,39 @@ class ModelBasedSearcher(Searcher):
     ) -> ModelProposer:
         """Fit the model to ``completed`` (at least 2 trials) for this call."""
 
+    def _row(
+        self, trial: TrialRecord, space: Space, encoding: SpaceEncoding
+    ) -> tuple[Config, ConfigKey, np.ndarray, np.ndarray]:
+        """``trial``'s configuration, its key, its point and active mask (cached once the
+        trial has finished)."""
+        if self._rows_space != len(space):
+            self._rows, self._rows_space = {}, len(space)
+        row = self._rows.get(trial.trial_id)
+        if row is None:
+            config = used_config(trial, space)
+            x, active = encoding.encode_with_mask([config])
+            row = (config, config_key(config), x[0], active[0])
+            if trial.status.is_finished:
+                self._rows[trial.trial_id] = row
+        return row
+
+    def encode_trials(
+        self, trials: Sequence[TrialRecord], space: Space, encoding: SpaceEncoding
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The points of ``trials``' configurations and their active masks, as
+        :meth:`SpaceEncoding.encode_with_mask` returns them."""
+        if not trials:
+            return encoding.encode_with_mask([])
+        rows = [self._row(t, space, encoding) for t in trials]
+        return np.array([r[2] for r in rows]), np.array([r[3] for r in rows])
+
     # -- the searcher contract ----------------------------------------------------------------
     def suggest(self, history: History, n: int = 1) -> list[Proposal]:
         space = history.space
         encoding = SpaceEncoding(space)
         completed = history.completed()
         taken: set[ConfigKey] = {
-            config_key(used_config(t, space)) for t in (*history.finished, *history.pending)
+            self._row(t, space, encoding)[1] for t in (*history.finished, *history.pending)
         }
         out: list[Proposal] = []
         model: ModelProposer | None = None

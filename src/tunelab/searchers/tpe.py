@@ -42,7 +42,7 @@ import numpy as np
 from scipy.special import log_ndtr, logsumexp, ndtr, ndtri
 
 from tunelab.errors import ConfigError
-from tunelab.searchers.base import ConfigKey, History, Proposal, config_key, used_config
+from tunelab.searchers.base import ConfigKey, History, Proposal, config_key
 from tunelab.searchers.encoding import SpaceEncoding
 from tunelab.searchers.model_based import ModelBasedSearcher, ModelProposer, check_positive_int
 from tunelab.trial import TrialRecord
@@ -97,12 +97,12 @@ class TPESearcher(ModelBasedSearcher):
         self, encoding: SpaceEncoding, completed: list[TrialRecord], history: History
     ) -> ModelProposer:
         space = history.space
-        X, A = encoding.encode_with_mask([used_config(t, space) for t in completed])
+        X, A = self.encode_trials(completed, space, encoding)
         losses = np.array([history.sign() * float(t.value or 0.0) for t in completed])
         order = np.argsort(losses, kind="stable")
         good, bad = order[: self.n_good(len(order))], order[self.n_good(len(order)) :]
         pending: list[TrialRecord] = list(history.pending) if self.constant_liar else []
-        Xp, Ap = encoding.encode_with_mask([used_config(t, space) for t in pending])
+        Xp, Ap = self.encode_trials(pending, space, encoding)
         return _Proposer(
             self, encoding, X[good], A[good], np.vstack([X[bad], Xp]), np.vstack([A[bad], Ap])
         )

@@ -29,14 +29,15 @@ class Condition:
 
 
 def _value_in(value: Value, values: Sequence[Value]) -> bool:
-    # True == 1 in Python; a boolean parent must not match the integer 1.
-    return any(type(value) is type(v) and value == v for v in values) or (
-        not isinstance(value, bool)
-        and isinstance(value, int | float)
-        and any(
-            not isinstance(v, bool) and isinstance(v, int | float) and v == value for v in values
-        )
-    )
+    # True == 1 in Python; a boolean parent must not match the integer 1. Plain loops:
+    # conditions are checked for every parameter of every trial a searcher reads.
+    kind = type(value)
+    for v in values:
+        if type(v) is kind and v == value:
+            return True
+    if kind is bool or not isinstance(value, int | float):
+        return False
+    return any(type(v) is not bool and isinstance(v, int | float) and v == value for v in values)
 
 
 def _is_number(x: object) -> bool:

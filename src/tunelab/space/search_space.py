@@ -91,7 +91,17 @@ class Space:
 
     def active(self, config: Mapping[str, Value]) -> Config:
         """The sub-configuration of parameters active in ``config``."""
-        return {n: v for n, v in config.items() if n in self._params and self.is_active(n, config)}
+        known: dict[str, bool] = {}  # each parent's activity checked once, not per child
+
+        def on(name: str) -> bool:
+            found = known.get(name)
+            if found is None:
+                conditions = self._params[name].conditions
+                found = known[name] = all(c.holds(config) and on(c.parent) for c in conditions)
+            return found
+
+        params = self._params
+        return {n: v for n, v in config.items() if n in params and on(n)}
 
     def validate(self, config: Mapping[str, Value]) -> None:
         """Raise SpaceError unless every active parameter has a valid value."""

@@ -131,6 +131,10 @@ class BracketScheduler(Scheduler):
     def __init__(self) -> None:
         self.opened_: list[tuple[int, int, BracketShape]] = []  # (id, cycle index, shape)
         self.cursor_ = 0
+        # Finished brackets: (members, epochs trained) when found finished. A finished
+        # bracket stays finished while no trial joins it (a retry would), so a decision
+        # does not walk its rungs again.
+        self._finished_brackets: dict[int, tuple[int, int]] = {}
         self.committed_epochs_ = 0
         self.committed_trials_ = 0
         self.budget_ = Budget()
@@ -245,8 +249,14 @@ class BracketScheduler(Scheduler):
         committed = 0
         for bracket_id, _, shape in self.opened_:
             trials = members.pop(bracket_id, [])
+            finished = self._finished_brackets.get(bracket_id)
+            if finished is not None and finished[0] == len(trials):
+                committed += finished[1]
+                continue
             outcome = self._bracket_next(bracket_id, shape, trials, view)
             trained = sum(t.steps_trained for t in trials)
+            if isinstance(outcome, Done):
+                self._finished_brackets[bracket_id] = (len(trials), trained)
             committed += trained if isinstance(outcome, Done) else max(shape.epochs, trained)
             if isinstance(outcome, Wait):
                 waiting = True
@@ -346,6 +356,7 @@ class BracketScheduler(Scheduler):
         ``[id, cycle index]`` pairs and load as whole brackets of the cycle."""
         shapes = self.shapes()
         self.opened_ = []
+        self._finished_brackets = {}
         for entry in state.get("opened", []):
             bracket_id, index = int(entry[0]), int(entry[1])
             if len(entry) == 2:

@@ -161,7 +161,7 @@ class HyperParameters:
                 conds.append(Condition(parent_name, _as_values(parent_values)))
             conditions = tuple(conds)
         if conditions:
-            param = param.with_conditions(conditions)
+            param = _conditioned(param, conditions)
         param = self.space.add(param)
         if param.name in self._values:
             return self._values[param.name]
@@ -206,6 +206,26 @@ def _built(kind: type[Param], *args: Any) -> Param:
         _BUILT.clear()
     _BUILT[key] = param
     return param
+
+
+_CONDITIONED: dict[tuple[Any, ...], tuple[Param, Param]] = {}
+
+
+def _conditioned(param: Param, conditions: tuple[Condition, ...]) -> Param:
+    """``param.with_conditions(conditions)``, built once per parameter and conditions (a
+    conditional parameter is defined on every trial too; the same instance also lets
+    ``Space.add`` skip comparing definitions). ``param`` is one of :func:`_built`'s, so
+    its identity is its definition; the key carries the condition values' types."""
+    key = (id(param), conditions, tuple(tuple(map(type, c.values)) for c in conditions))
+    found = _CONDITIONED.get(key)
+    if found is not None and found[0] is param:
+        return found[1]
+    conditioned = param.with_conditions(conditions)
+    if len(_CONDITIONED) >= _BUILT_LIMIT:
+        _CONDITIONED.clear()
+    # The base is kept in the entry, so its id cannot be reused while the entry lives.
+    _CONDITIONED[key] = (param, conditioned)
+    return conditioned
 
 
 def _as_values(values: Value | Iterable[Value]) -> tuple[Value, ...]:

@@ -10,7 +10,7 @@ from them. Its cost grows with the trials merged into it, not with the study.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
@@ -90,6 +90,23 @@ class Running:
     taken_over: bool = False  # another worker ended it after its lease expired
 
 
+class RunningRecords(Collection[TrialRecord]):
+    """The current records of the trials running here, read without a copy (a view is
+    made for every decision, and a simulated study runs hundreds of trials at once)."""
+
+    def __init__(self, running: Mapping[int, Running]) -> None:
+        self._running = running
+
+    def __len__(self) -> int:
+        return len(self._running)
+
+    def __iter__(self) -> Iterator[TrialRecord]:
+        return (r.record for r in self._running.values())
+
+    def __contains__(self, item: object) -> bool:
+        return any(item is r.record for r in self._running.values())
+
+
 class TrialView:
     """The trials of ``study`` as this worker knows them, and the counts in ``usage``
     (trials and epochs) that follow from them."""
@@ -132,15 +149,14 @@ class TrialView:
             mode=self.study.mode,
             finished=self._finished,
             pending=Joined(
-                [r.record for r in self.running.values()],
+                RunningRecords(self.running),
                 self.paused.values(),
                 self.others(TrialStatus.RUNNING, TrialStatus.WAITING),
             ),
         )
 
     def scheduler_view(self) -> SchedulerView:
-        running = [r.record for r in self.running.values()]
-        running.extend(self.others(TrialStatus.RUNNING))
+        running = Joined(RunningRecords(self.running), self.others(TrialStatus.RUNNING))
         return SchedulerView(
             metric=self.study.metric,
             mode=self.study.mode,

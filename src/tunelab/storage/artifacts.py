@@ -38,6 +38,8 @@ ARTIFACTS_ENV = "TUNELAB_ARTIFACTS"
 
 _STEP_FILE = re.compile(r"^step-(\d+)\.pkl$")
 _memory_roots: weakref.WeakKeyDictionary[Any, Path] = weakref.WeakKeyDictionary()
+# Trial folders this process made (a trial paused and resumed many times saves into one).
+_folders_made: set[Path] = set()
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,17 @@ class ArtifactStore:
         """Store ``state`` as trial ``trial``'s checkpoint at ``step``."""
         ref = CheckpointRef(trial, step)
         target = self.path(ref)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=target.parent)
+        folder = target.parent
+        if folder not in _folders_made:  # one mkdir per trial, not per checkpoint
+            folder.mkdir(parents=True, exist_ok=True)
+            if len(_folders_made) >= 100_000:
+                _folders_made.clear()
+            _folders_made.add(folder)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=folder)
+        except FileNotFoundError:  # the folder was removed since
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=folder)
         try:
             with os.fdopen(fd, "wb") as f:
                 pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)

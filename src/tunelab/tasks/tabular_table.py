@@ -104,6 +104,8 @@ class LearningCurveTable:
         self._metric_column = self.metric_names.index(self.metric)
         self._points: np.ndarray | None = None
         self._encoding: Any = None
+        # Answers for configurations not recorded: a paused trial asks again when resumed.
+        self._nearest: dict[Any, int] = {}
 
     # -- answering ------------------------------------------------------------------------
     def nearest(self, config: Mapping[str, Value]) -> int:
@@ -111,7 +113,10 @@ class LearningCurveTable:
         nearest to it (Euclidean distance in the space's unit encoding, ties to the
         first recorded). Parameters outside the space, or inactive, are ignored."""
         active = self.space.active(config)
-        found = self._index.get(_key(active))
+        key = _key(active)
+        found = self._index.get(key)
+        if found is None:
+            found = self._nearest.get(key)
         if found is not None:
             return found
         if self._encoding is None:
@@ -121,7 +126,11 @@ class LearningCurveTable:
             self._points = self._encoding.encode_many(self.configs)
         assert self._points is not None
         point = self._encoding.encode(active)
-        return int(np.argmin(((self._points - point) ** 2).sum(axis=1)))
+        found = int(np.argmin(((self._points - point) ** 2).sum(axis=1)))
+        if len(self._nearest) >= 100_000:
+            self._nearest.clear()
+        self._nearest[key] = found
+        return found
 
     def metrics(self, index: int, epoch: int) -> dict[str, float]:
         """Every recorded metric (validation and test) of configuration ``index`` after

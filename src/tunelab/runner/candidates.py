@@ -19,7 +19,7 @@ import numpy as np
 
 from tunelab.errors import ConfigError, SpaceError
 from tunelab.searchers.base import ConfigKey, config_key
-from tunelab.searchers.encoding import SpaceEncoding
+from tunelab.searchers.encoding import SpaceEncoding, nearest_point
 from tunelab.space import Config, Space, Value
 
 
@@ -37,6 +37,7 @@ class CandidateList:
         self.space = space
         self.configs: list[Config] = []
         self._index: dict[ConfigKey, int] = {}
+        repeats: list[int] = []
         for i, candidate in enumerate(candidates):
             if not isinstance(candidate, Mapping):
                 raise ConfigError(f"candidate {i} is not a mapping of names to values")
@@ -46,14 +47,12 @@ class CandidateList:
                 raise ConfigError(f"candidate {i}: {exc}") from None
             active = space.active(candidate)
             self.configs.append(active)
-            self._index.setdefault(config_key(active), i)
-        encoding = SpaceEncoding(space)
-        self._encoding = encoding
-        self._points = encoding.encode_many(self.configs)
+            if self._index.setdefault(config_key(active), i) != i:
+                repeats.append(i)  # a repeat of an earlier candidate runs once, as that one
+        self._encoding = SpaceEncoding(space)
+        self._points = self._encoding.encode_many(self.configs)
         self._free = np.ones(len(self.configs), dtype=bool)
-        for i in range(len(self.configs)):
-            if self._index[config_key(self.configs[i])] != i:
-                self._free[i] = False  # a repeat of an earlier candidate
+        self._free[repeats] = False
 
     @property
     def remaining(self) -> int:
@@ -77,8 +76,6 @@ class CandidateList:
         found = self.index(proposal)
         if found is None or not self._free[found]:
             point = self._encoding.encode(self.space.active(proposal))
-            distances = ((self._points - point) ** 2).sum(axis=1)
-            distances[~self._free] = np.inf
-            found = int(np.argmin(distances))
+            found = nearest_point(self._points, point, self._free)
         self._free[found] = False
         return dict(self.configs[found])

@@ -268,6 +268,15 @@ class SpaceEncoding:
         return np.array([_value_in(parent.from_unit(float(u)), values) for u in x[:, b.start]])
 
 
+def nearest_point(points: np.ndarray, point: np.ndarray, allowed: np.ndarray | None = None) -> int:
+    """The row of ``points`` nearest to ``point`` (Euclidean, ties to the first), among the
+    rows ``allowed`` marks when given (at least one must be)."""
+    distances = ((points - point) ** 2).sum(axis=1)
+    if allowed is not None:
+        distances[~allowed] = np.inf
+    return int(np.argmin(distances))
+
+
 def _fill(x: np.ndarray, b: Block) -> None:
     if b.one_hot:
         x[b.start : b.stop] = 0.0
@@ -320,4 +329,5 @@ __all__ = [
     "INACTIVE_NUMERIC",
     "Block",
     "SpaceEncoding",
+    "nearest_point",
 ]

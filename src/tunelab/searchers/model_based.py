@@ -54,7 +54,7 @@ class ModelBasedSearcher(Searcher):
         self.design_ = SobolSearcher(seed=self.seed)
         # Finished trials' configurations, keys and points, by trial id: they never change,
         # and every suggestion reads all of them (valid while the space keeps its size).
-        self._rows: dict[int, tuple[Config, ConfigKey, np.ndarray, np.ndarray]] = {}
+        self._rows: dict[int, tuple[ConfigKey, np.ndarray, np.ndarray]] = {}
         self._rows_space = -1
 
     @abstractmethod
@@ -74,16 +74,16 @@ class ModelBasedSearcher(Searcher):
 
     def _row(
         self, trial: TrialRecord, space: Space, encoding: SpaceEncoding
-    ) -> tuple[Config, ConfigKey, np.ndarray, np.ndarray]:
-        """``trial``'s configuration, its key, its point and active mask (cached once the
-        trial has finished)."""
+    ) -> tuple[ConfigKey, np.ndarray, np.ndarray]:
+        """The key of ``trial``'s configuration, its point and active mask (cached once
+        the trial has finished)."""
         if self._rows_space != len(space):
             self._rows, self._rows_space = {}, len(space)
         row = self._rows.get(trial.trial_id)
         if row is None:
             config = used_config(trial, space)
             x, active = encoding.encode_with_mask([config])
-            row = (config, config_key(config), x[0], active[0])
+            row = (config_key(config), x[0], active[0])
             if trial.status.is_finished:
                 self._rows[trial.trial_id] = row
         return row
@@ -96,7 +96,7 @@ class ModelBasedSearcher(Searcher):
         if not trials:
             return encoding.encode_with_mask([])
         rows = [self._row(t, space, encoding) for t in trials]
-        return np.array([r[2] for r in rows]), np.array([r[3] for r in rows])
+        return np.array([r[1] for r in rows]), np.array([r[2] for r in rows])
 
     # -- the searcher contract ----------------------------------------------------------------
     def suggest(self, history: History, n: int = 1) -> list[Proposal]:
@@ -104,7 +104,7 @@ class ModelBasedSearcher(Searcher):
         encoding = SpaceEncoding(space)
         completed = history.completed()
         taken: set[ConfigKey] = {
-            self._row(t, space, encoding)[1] for t in (*history.finished, *history.pending)
+            self._row(t, space, encoding)[0] for t in (*history.finished, *history.pending)
         }
         out: list[Proposal] = []
         model: ModelProposer | None = None

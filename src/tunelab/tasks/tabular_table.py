@@ -119,14 +119,13 @@ class LearningCurveTable:
             found = self._nearest.get(key)
         if found is not None:
             return found
-        if self._encoding is None:
-            from tunelab.searchers.encoding import SpaceEncoding
+        from tunelab.searchers.encoding import SpaceEncoding, nearest_point
 
+        if self._encoding is None:
             self._encoding = SpaceEncoding(self.space)
             self._points = self._encoding.encode_many(self.configs)
         assert self._points is not None
-        point = self._encoding.encode(active)
-        found = int(np.argmin(((self._points - point) ** 2).sum(axis=1)))
+        found = nearest_point(self._points, self._encoding.encode(active))
         if len(self._nearest) >= 100_000:
             self._nearest.clear()
         self._nearest[key] = found

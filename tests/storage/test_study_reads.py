@@ -14,7 +14,7 @@ import pytest
 
 from tunelab.storage import Storage, StudyRecord, TrialOutcome, make_storage
 from tunelab.storage.base import TrialRow
-from tunelab.storage.sql import best_index
+from tunelab.storage.sql_schema import ADDED_INDEXES
 from tunelab.trial import FailureKind, TrialStatus
 
 NameFactory = Callable[[str], str]
@@ -139,28 +139,34 @@ def _index_names(path: Path) -> set[str]:
     return {name for (name,) in rows}
 
 
-def test_a_sqlite_file_from_before_the_best_index_gets_it_when_opened(tmp_path: Path) -> None:
+def test_a_sqlite_file_from_before_the_added_indexes_gets_them_when_opened(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "old.db"
     storage = make_storage(path)
     study = new_study(storage, "old")
     ended(storage, study, TrialStatus.COMPLETED, 3.0)
     ended(storage, study, TrialStatus.COMPLETED, 2.0)
     storage.close()
-    with sqlite3.connect(path) as conn:  # the file as the previous release wrote it
-        conn.execute(f"DROP INDEX {best_index.name}")
-    assert best_index.name not in _index_names(path)
+    added = {index.name for index in ADDED_INDEXES}
+    with sqlite3.connect(path) as conn:  # the file as an earlier release wrote it
+        for name in added:
+            conn.execute(f"DROP INDEX {name}")
+    assert not added & _index_names(path)
 
     read_only = make_storage(path, read_only=True)  # reads it as it is, writes nothing
     best = read_only.best_trial(study.study_id, "min")
     assert best is not None and best.value == 2.0
+    assert read_only.snapshot(study.study_id).counted == 2
     read_only.close()
-    assert best_index.name not in _index_names(path)
+    assert not added & _index_names(path)
 
     reopened = make_storage(path)
     best = reopened.best_trial(study.study_id, "min")
     assert best is not None and best.value == 2.0
+    assert reopened.snapshot(study.study_id).counted == 2
     reopened.close()
-    assert best_index.name in _index_names(path)
+    assert added <= _index_names(path)
 
 
 def test_trial_table_read_again_shows_what_changed_since(

@@ -26,10 +26,9 @@ from sqlalchemy.pool import NullPool, StaticPool
 
 from tunelab.errors import StorageError, StorageLockedError, StorageReadOnlyError
 from tunelab.storage.sql_schema import (
-    best_index,
     check_sqlite_file,
     create_schema,
-    has_best_index,
+    missing_indexes,
     schema_ready,
 )
 from tunelab.storage.sql_statements import lease_now
@@ -153,15 +152,17 @@ class SqlDatabase:
         that has none yet (an empty file, a new PostgreSQL database)."""
         with self._read() as conn:
             if schema_ready(conn, self.url, self._dialect):
-                if self.read_only or has_best_index(conn):
+                missing = [] if self.read_only else missing_indexes(conn)
+                if not missing:
                     return
                 ready = True
             else:
                 ready = False
         if ready:
-            # A database written before the index existed: add it (reading works without).
+            # A database written before these indexes existed: add them.
             with self._write() as conn:
-                best_index.create(conn, checkfirst=True)
+                for index in missing:
+                    index.create(conn, checkfirst=True)
             return
         if self.read_only:
             raise StorageError(f"{self.url} holds no tunelab storage (no tunelab tables)")

@@ -79,7 +79,17 @@ trials = sa.Table(
     sa.Column("heartbeat_at", sa.Double),
     sa.UniqueConstraint("study_id", "number", name="uq_tunelab_trials_study_number"),
 )
-sa.Index("ix_tunelab_trials_study_status", trials.c.study_id, trials.c.status)
+# Opening a study counts its finished trials (by status and failure kind, minus those
+# retried) and reads which trials were retried: both from these indexes alone, without
+# reading the trials' rows (45 ms at 20,000 trials without them, 5 ms with).
+counted_index = sa.Index(
+    "ix_tunelab_trials_counted",
+    trials.c.study_id,
+    trials.c.status,
+    trials.c.failure,
+    trials.c.number,
+)
+retry_index = sa.Index("ix_tunelab_trials_retry", trials.c.study_id, trials.c.retry_of)
 # best_trial reads the first entry of a study's completed (or pruned) trials by value.
 best_index = sa.Index(
     "ix_tunelab_trials_best", trials.c.study_id, trials.c.status, trials.c.value, trials.c.number
@@ -141,9 +151,14 @@ def schema_ready(conn: Connection, url: str, dialect: str) -> bool:
     return False
 
 
-def has_best_index(conn: Connection) -> bool:
-    indexes = sa.inspect(conn).get_indexes(trials.name)
-    return any(index["name"] == best_index.name for index in indexes)
+# Indexes added after the first schema: a database written before them gets them when
+# it is opened for writing (reading works without them, only slower).
+ADDED_INDEXES = (best_index, counted_index, retry_index)
+
+
+def missing_indexes(conn: Connection) -> list[sa.Index]:
+    present = {index["name"] for index in sa.inspect(conn).get_indexes(trials.name)}
+    return [index for index in ADDED_INDEXES if index.name not in present]
 
 
 def check_sqlite_file(path: Path) -> None:

@@ -81,7 +81,8 @@ trials = sa.Table(
 )
 # Opening a study counts its finished trials (by status and failure kind, minus those
 # retried) and reads which trials were retried: both from these indexes alone, without
-# reading the trials' rows (45 ms at 20,000 trials without them, 5 ms with).
+# reading the trials' rows (45 ms at 20,000 trials without them, 5 ms with). The first
+# replaces the (study_id, status) index of earlier releases, which older files keep.
 counted_index = sa.Index(
     "ix_tunelab_trials_counted",
     trials.c.study_id,
@@ -89,7 +90,14 @@ counted_index = sa.Index(
     trials.c.failure,
     trials.c.number,
 )
-retry_index = sa.Index("ix_tunelab_trials_retry", trials.c.study_id, trials.c.retry_of)
+# Partial: most trials are not retries, and only retries pay for an entry.
+retry_index = sa.Index(
+    "ix_tunelab_trials_retry",
+    trials.c.study_id,
+    trials.c.retry_of,
+    sqlite_where=trials.c.retry_of.is_not(None),
+    postgresql_where=trials.c.retry_of.is_not(None),
+)
 # best_trial reads the first entry of a study's completed (or pruned) trials by value.
 best_index = sa.Index(
     "ix_tunelab_trials_best", trials.c.study_id, trials.c.status, trials.c.value, trials.c.number

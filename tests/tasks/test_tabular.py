@@ -199,6 +199,25 @@ def test_a_study_with_random_search_and_hyperband_runs_on_the_table(
     assert study.best_trial.value is not None
 
 
+def test_a_study_without_the_space_up_front_defines_it_by_run(
+    recorded: Recorded, table: LearningCurveTable, task: TabularTask
+) -> None:
+    study = tl.create_study(
+        metric=task.metric, mode=task.mode, storage=":memory:", searcher="random", seed=2
+    )
+    study.enqueue(recorded.configs[1])
+    study.optimize(task, max_trials=3, quiet=True)
+    finished = study.get_trials()
+    assert len(finished) == 3
+    assert finished[0].params == table.space.active(recorded.configs[1])
+    assert finished[0].metrics["table_index"] == 1
+    for t in finished:
+        assert set(t.params) >= {
+            p.name for p in table.space if table.space.is_active(p.name, t.params)
+        }
+        assert t.metrics["table_index"] == table.nearest(t.params)
+
+
 def test_final_evaluation_reads_the_recorded_test_metrics(
     recorded: Recorded, table: LearningCurveTable, task: TabularTask
 ) -> None:

@@ -79,6 +79,13 @@ def define_space(hp: HyperParameters, space: Space) -> Config:
     return hp.values
 
 
+def _complete(space: Space, config: Config) -> bool:
+    """Whether ``config`` holds every parameter active in it: what a trial of a study
+    given the table's space up front starts with (its declared parameters, checked
+    against the space when the trial was made), so nothing is left to define."""
+    return bool(config) and all(p.name in config for p in space if space.is_active(p.name, config))
+
+
 class TabularTask(Task):
     """A task that replays a :class:`LearningCurveTable` (see the module doc).
 
@@ -120,7 +127,9 @@ class TabularTask(Task):
 
     def objective(self, trial: Trial) -> dict[str, float]:
         table = self.table
-        config = define_space(trial.hp, table.space)
+        config = trial.params
+        if not _complete(table.space, config):
+            config = define_space(trial.hp, table.space)
         index = table.nearest(config)
         epochs = table.max_epochs if trial.budget is None else int(trial.budget)
         if not 1 <= epochs <= table.max_epochs:

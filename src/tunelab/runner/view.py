@@ -137,6 +137,8 @@ class TrialView:
     # -- views given to the searcher and scheduler -------------------------------------
     def others(self, *statuses: TrialStatus) -> list[TrialRecord]:
         """Other workers' trials that are running or queued."""
+        if not self.live:  # one worker alone: asked several times per trial
+            return []
         return [t for t in self.live.values() if t.status in statuses]
 
     def waiting(self) -> list[TrialRecord]:

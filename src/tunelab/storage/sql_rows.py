@@ -115,16 +115,19 @@ def select_trials(
 ) -> list[TrialRecord]:
     """A study's trials in number order (by status, and by the ``selected`` clause)."""
     query = sa.select(trials).where(trials.c.study_id == study_id)
-    if statuses is not None:
-        # Sorted here, not by the query: ORDER BY number makes SQLite walk the (study,
-        # number) index through every trial of the study instead of the few of a status.
-        query = query.where(trials.c.status.in_([s.value for s in statuses]))
-    else:
+    if statuses is None:
         query = query.order_by(trials.c.number)
+    else:
+        query = query.where(trials.c.status.in_([s.value for s in statuses]))
     if selected is not None:
         query = query.where(selected)
     with bulk_objects():
-        return _trials_from_rows(conn, study_id, statuses, selected, with_reports, query)
+        found = _trials_from_rows(conn, study_id, statuses, selected, with_reports, query)
+    if statuses is not None:
+        # Sorted here, not by the query: ORDER BY number makes SQLite walk the (study,
+        # number) index through every trial of the study instead of the few of a status.
+        found.sort(key=lambda t: t.number)
+    return found
 
 
 def _trials_from_rows(
@@ -136,8 +139,6 @@ def _trials_from_rows(
     query: Any,
 ) -> list[TrialRecord]:
     rows = conn.execute(query).mappings().all()
-    if statuses is not None:
-        rows = sorted(rows, key=lambda row: row["number"])
     by_trial: dict[int, list[Report]] = {}
     if with_reports and rows:
         report_query = (

@@ -7,6 +7,8 @@ at an equal epoch budget E (``--budget-trials`` full trials of the table's R epo
 
 - random: random search, every trial R epochs (fifo);
 - hyperband, asha: random search with those schedulers (rungs from 1 epoch, eta 3);
+  asha is the promotion type (tunelab's default); ``asha-stopping`` (not run unless
+  named in ``--strategies``) is the stopping type, Ray Tune's and Syne Tune's ASHA;
 - bohb: BOHB's scheduler (its own model) with the ``tpe`` searcher when it exists;
 - pbt: E / R members of R epochs, perturbing every R / 9 epochs;
 - random+median: random search with median stopping.
@@ -72,6 +74,8 @@ from tunelab.searchers.base import config_key, sample_config
 from tunelab.tasks.tabular import LearningCurveTable, TabularTask
 
 STRATEGIES = ("random", "hyperband", "asha", "bohb", "pbt", "random+median")
+EXTRA_STRATEGIES = ("asha-stopping",)
+ASHA = ("asha", "asha-stopping")
 WORKERS = (1, 4, 16, 64, 256)
 
 
@@ -111,6 +115,8 @@ def make_study(strategy: str, table: LearningCurveTable, seed: int, members: int
     scheduler: dict[str, Any] = {"name": "fifo"}
     if strategy in ("hyperband", "asha", "bohb"):
         scheduler = {"name": strategy, "max_epochs": r, "min_epochs": 1, "eta": 3}
+    if strategy == "asha-stopping":
+        scheduler = {"name": "asha", "max_epochs": r, "min_epochs": 1, "eta": 3, "type": "stopping"}
     if strategy == "bohb":
         searcher = "tpe" if "tpe" in SEARCHERS else "random"
         scheduler["seed"] = seed
@@ -300,25 +306,27 @@ def report(
                 f"{_ratio_cell(*bootstrap_ratio(hit[:, 1], base[:, 1], rng))} | "
                 f"{np.median(regrets):.4f} ({q1:.4f}-{q3:.4f}) | {per_trial:.2f} |"
             )
-    one = sim_to_target.get(("asha", 1))
-    if one is not None:
-        parallel = [w for w in (16, 64) if ("asha", w) in sim_to_target]
+    for asha in ASHA:
+        one = sim_to_target.get((asha, 1))
+        if one is None:
+            continue
+        parallel = [w for w in (16, 64) if (asha, w) in sim_to_target]
         oracles = oracle_seconds(table, target, parallel, len(one)) if parallel else {}
         for w in parallel:
-            many = sim_to_target.get(("asha", w))
-            if many is not None and math.isinf(float(np.median(many))):
-                print(f"\nasha on {w} workers: the median run never reached the target")
-            elif many is not None:
-                point, low, high = bootstrap_ratio(one, many, rng)
-                oracle = oracles[w]
-                ceiling = float(np.median(one)) / float(np.median(oracle))
-                print(
-                    f"\nasha: simulated time to target falls {_ratio_cell(point, low, high)}x "
-                    f"from 1 to {w} workers (median {np.median(many):.3f} s); an oracle "
-                    f"starting rows in random search's order needs {np.median(oracle):.3f} s "
-                    f"on {w} workers (median), so no such strategy can fall more than "
-                    f"{ceiling:.1f}x from asha's 1-worker time"
-                )
+            many = sim_to_target[asha, w]
+            if math.isinf(float(np.median(many))):
+                print(f"\n{asha} on {w} workers: the median run never reached the target")
+                continue
+            point, low, high = bootstrap_ratio(one, many, rng)
+            oracle = oracles[w]
+            ceiling = float(np.median(one)) / float(np.median(oracle))
+            print(
+                f"\n{asha}: simulated time to target falls {_ratio_cell(point, low, high)}x "
+                f"from 1 to {w} workers (median {np.median(many):.3f} s); an oracle "
+                f"starting rows in random search's order needs {np.median(oracle):.3f} s "
+                f"on {w} workers (median), so no such strategy can fall more than "
+                f"{ceiling:.1f}x from {asha}'s 1-worker time"
+            )
     print(
         f"\ntarget: random search's final median best on {reference[0].workers} worker(s), "
         f"{table.metric} {abs(target):.4f}; table {table.name}: best final {table.metric} "
@@ -386,7 +394,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--scale", action="store_true", help="one large study instead")
     parser.add_argument("--scale-trials", type=int, default=100_000)
     parser.add_argument("--scale-workers", type=int, default=256)
-    parser.add_argument("--scale-strategy", default="asha", choices=STRATEGIES)
+    parser.add_argument("--scale-strategy", default="asha", choices=STRATEGIES + EXTRA_STRATEGIES)
     args = parser.parse_args(argv)
     if args.scale:
         scale(args.table, args.scale_trials, args.scale_workers, args.scale_strategy)
@@ -394,9 +402,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     seeds = 5 if args.quick else args.seeds
     workers = [1, 16] if args.quick else [int(w) for w in args.workers.split(",")]
     strategies = [s for s in args.strategies.split(",") if s]
-    unknown = sorted(set(strategies) - set(STRATEGIES))
+    unknown = sorted(set(strategies) - set(STRATEGIES + EXTRA_STRATEGIES))
     if unknown:
-        parser.error(f"unknown strategies {unknown}; known: {', '.join(STRATEGIES)}")
+        known = ", ".join(STRATEGIES + EXTRA_STRATEGIES)
+        parser.error(f"unknown strategies {unknown}; known: {known}")
     if "random" not in strategies:
         strategies.insert(0, "random")  # the target and the ratios need it
     table = LearningCurveTable.load(args.table)

@@ -242,3 +242,22 @@ def test_the_time_limit_ends_running_trials_and_leaves_no_thread():
     _run(study, CurveTable(epochs=50), executor, max_seconds=20.0)
     assert executor.running() == 0
     assert not [t for t in threading.enumerate() if t.name.startswith("tunelab-simulated")]
+
+
+def test_stopping_asha_decides_each_rung_on_the_reports_seen_before():
+    table = CurveTable(epochs=9)
+    scheduler = TimeOrderASHA(max_epochs=9, eta=3, type="stopping")
+    study = _study(scheduler=scheduler)
+    _run(study, table, SimulatedExecutor(n_workers=8, start=0.0), max_trials=40)
+    values = {(t.number, r.step): r.metrics["loss"] for t in study.trials for r in t.reports}
+    last = {t.number: len(t.reports) for t in study.trials}
+    recorded: dict[int, list[tuple[float, int]]] = {1: [], 3: []}
+    for _, number, step in study.scheduler.__dict__["seen"]:
+        if step not in recorded:
+            continue
+        here = recorded[step]
+        here.append((values[number, step], number))
+        goes_on = sorted(here).index((values[number, step], number)) < -(-len(here) // 3)
+        assert (last[number] > step) == goes_on, (number, step)
+    assert all(t.status is not tl.TrialStatus.PAUSED for t in study.trials)
+    assert max(Counter(table.trained).values()) == 1

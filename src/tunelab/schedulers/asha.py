@@ -1,20 +1,33 @@
-"""ASHA: asynchronous successive halving (Li et al. 2020), promotion-based.
+"""ASHA: asynchronous successive halving (Li et al. 2020), in two variants.
 
-Rungs sit at ``min_epochs * eta^k`` epochs (and ``max_epochs`` last). A trial trains up
-to its rung and pauses there with its checkpoint. Whenever a worker is free, ASHA looks
-from the highest rung down for a trial in the top ``1/eta`` of the trials recorded at
-its rung that has not been promoted yet, and resumes the best such trial up to the next
+Rungs sit at ``min_epochs * eta^k`` epochs (and ``max_epochs`` last).
+
+``type="promotion"`` (the default; the paper's Algorithm 2): a trial trains up to its
+rung and pauses there with its checkpoint. Whenever a worker is free, ASHA looks from
+the highest rung down for a trial in the top ``1/eta`` of the trials recorded at its
+rung that has not been promoted yet, and resumes the best such trial up to the next
 rung; if there is none, it starts a new trial at the bottom rung. It never waits for a
-rung to fill: early promotions are decided on the trials seen so far. The rungs are
-kept in an index updated from the study view's change log
+rung to fill: early promotions are decided on the trials seen so far.
+
+``type="stopping"`` (Ray Tune's ``ASHAScheduler`` and Syne Tune's default): every trial
+starts with ``max_epochs`` and never pauses; when it reaches a rung it goes on if its
+value ranks in the top ``1/eta`` (rounded up, so the first trial at a rung always goes
+on) of the values recorded at that rung so far, itself included, and is stopped
+otherwise. Nothing waits for a promotion, so on many workers a good trial trains
+straight through; on few workers the early trials, judged against few others, train
+longer than promotion's would.
+
+The rungs are kept in an index updated from the study view's change log
 (:mod:`tunelab.schedulers.rung_index`), so a decision does not rescan the study.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, Literal
 
 from tunelab.budget import Budget
+from tunelab.errors import ConfigError
 from tunelab.schedulers.base import (
     Action,
     Resume,
@@ -27,21 +40,32 @@ from tunelab.schedulers.base import (
 )
 from tunelab.schedulers.halving import check_epochs
 from tunelab.schedulers.plan import BracketPlan, Plan, RungPlan
-from tunelab.schedulers.rung_index import RungIndex
+from tunelab.schedulers.rung_index import RungIndex, rank_of
 from tunelab.trial import Decision, TrialRecord, TrialStatus
 
 
 class ASHAScheduler(Scheduler):
     """Asynchronous successive halving from ``min_epochs`` to ``max_epochs``, keeping the
-    top ``1/eta`` of every rung (``eta`` default 3)."""
+    top ``1/eta`` of every rung (``eta`` default 3), by promotion (pausing at rungs) or
+    by stopping (``type``, see the module)."""
 
     name = "asha"
 
-    def __init__(self, *, max_epochs: int, min_epochs: int = 1, eta: int = 3) -> None:
+    def __init__(
+        self,
+        *,
+        max_epochs: int,
+        min_epochs: int = 1,
+        eta: int = 3,
+        type: Literal["promotion", "stopping"] = "promotion",  # Syne Tune's name for it
+    ) -> None:
         check_epochs(self.name, min_epochs, max_epochs, eta)
+        if type not in ("promotion", "stopping"):
+            raise ConfigError(f"asha: type must be 'promotion' or 'stopping', got {type!r}")
         self.max_epochs = max_epochs
         self.min_epochs = min_epochs
         self.eta = eta
+        self.type = type
         self._index: RungIndex | None = None
 
     @property
@@ -56,13 +80,31 @@ class ASHAScheduler(Scheduler):
     def on_report(
         self, trial: TrialRecord, step: int, metrics: Any, view: SchedulerView
     ) -> Decision:
-        return pause_at_budget(trial, step, self.max_epochs)
+        if self.type == "promotion":
+            return pause_at_budget(trial, step, self.max_epochs)
+        rungs = self.rungs[:-1]
+        if step not in rungs:
+            return Decision.CONTINUE
+        k = rungs.index(step)
+        index = self._rung_index()
+        if index.sync(view):
+            rank, recorded = index.rank(k, trial, view.metric, view.mode)
+        else:
+            trials = [*view.finished, *view.running, *view.paused]
+            rank, recorded = rank_of(trial, step, trials, view.metric, view.mode)
+        return Decision.CONTINUE if rank < math.ceil(recorded / self.eta) else Decision.STOP
+
+    def _rung_index(self) -> RungIndex:
+        rungs = tuple(self.rungs[:-1])
+        if self._index is None or self._index.rungs != rungs:
+            self._index = RungIndex(rungs)
+        return self._index
 
     def next(self, view: SchedulerView) -> Action:
         rungs = self.rungs
-        index = self._index
-        if index is None or index.rungs != tuple(rungs[:-1]):
-            index = self._index = RungIndex(rungs[:-1])
+        if self.type == "stopping":
+            return Start(budget=self.max_epochs)
+        index = self._rung_index()
         if index.sync(view):
             found = index.promotion(self.eta)
             if found is None:
@@ -108,8 +150,12 @@ class ASHAScheduler(Scheduler):
             epochs = brackets[0].epochs
         return Plan(
             self.name,
-            f"rungs at {', '.join(map(str, rungs))} epochs, eta={self.eta}; promotes the top "
-            f"1/{self.eta} of each rung as soon as a worker is free",
+            f"rungs at {', '.join(map(str, rungs))} epochs, eta={self.eta}; "
+            + (
+                f"promotes the top 1/{self.eta} of each rung as soon as a worker is free"
+                if self.type == "promotion"
+                else f"stops a trial at a rung unless it is in the top 1/{self.eta} so far"
+            ),
             budget,
             brackets,
             total_trials=started,

@@ -70,6 +70,18 @@ class RungIndex:
                 return best[1], k
         return None
 
+    def rank(self, k: int, trial: TrialRecord, metric: str, mode: str) -> tuple[int, int]:
+        """(how many recorded trials rank before ``trial``, how many are recorded) at rung
+        ``k``, ``trial`` counted with its value there (a missing one ranks last)."""
+        own = _key(trial, self.rungs[k], metric, -1.0 if mode == "max" else 1.0)
+        ranked = self._ranked[k]
+        stored = self._entries.get(trial.number)
+        stale = stored[k] if stored is not None else None
+        before = bisect.bisect_left(ranked, own)
+        if stale is not None and stale < own:
+            before -= 1
+        return before, len(ranked) - (stale is not None) + 1
+
     def _update(self, number: int, record: TrialRecord | None) -> None:
         old_keys = self._entries.pop(number, None)
         old_waits = self._waits.pop(number, None)
@@ -101,6 +113,26 @@ class RungIndex:
             waits.append(waiting)
         self._entries[number] = tuple(keys)
         self._waits[number] = tuple(waits)
+
+
+def rank_of(
+    trial: TrialRecord, rung: int, trials: Sequence[TrialRecord], metric: str, mode: str
+) -> tuple[int, int]:
+    """:meth:`RungIndex.rank` from a list of trials instead of an index."""
+    sign = -1.0 if mode == "max" else 1.0
+    own = _key(trial, rung, metric, sign)
+    others = [
+        _key(t, rung, metric, sign)
+        for t in trials
+        if t.number != trial.number and max((r.step for r in t.reports), default=0) >= rung
+    ]
+    return sum(key < own for key in others), len(others) + 1
+
+
+def _key(trial: TrialRecord, rung: int, metric: str, sign: float) -> RankKey:
+    value = value_at(trial, metric, rung)
+    signed = math.inf if value is None or math.isnan(value) else sign * value
+    return (signed, trial.number)
 
 
 def _discard(ranked: list[RankKey], key: RankKey) -> None:

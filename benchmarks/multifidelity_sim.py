@@ -306,12 +306,15 @@ def report(
                 f"{_ratio_cell(*bootstrap_ratio(hit[:, 1], base[:, 1], rng))} | "
                 f"{np.median(regrets):.4f} ({q1:.4f}-{q3:.4f}) | {per_trial:.2f} |"
             )
+    oracles: dict[int, np.ndarray] = {}  # the same for every asha variant
     for asha in ASHA:
         one = sim_to_target.get((asha, 1))
         if one is None:
             continue
         parallel = [w for w in (16, 64) if (asha, w) in sim_to_target]
-        oracles = oracle_seconds(table, target, parallel, len(one)) if parallel else {}
+        missing = [w for w in parallel if w not in oracles]
+        if missing:
+            oracles.update(oracle_seconds(table, target, missing, len(one)))
         for w in parallel:
             many = sim_to_target[asha, w]
             if math.isinf(float(np.median(many))):

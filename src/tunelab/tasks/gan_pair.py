@@ -46,8 +46,15 @@ class GanPair:
         self.ema_decay = ema_decay
         self.steps = 0
         self.g_ema = copy.deepcopy(g).requires_grad_(False) if ema_decay > 0 else g
-        self.g_optimizer = torch.optim.Adam(g.parameters(), lr=g_lr, betas=(beta1, 0.999))
-        self.d_optimizer = torch.optim.Adam(d.parameters(), lr=d_lr, betas=(beta1, 0.999))
+        # Fused Adam: on 2 CPU cores the unfused update of the MLP pair took about a
+        # fifth of a training step (profiled 2026-12-01), fused it takes under a twentieth.
+        fused = True if next(g.parameters()).device.type in ("cpu", "cuda") else None
+        self.g_optimizer = torch.optim.Adam(
+            g.parameters(), lr=g_lr, betas=(beta1, 0.999), fused=fused
+        )
+        self.d_optimizer = torch.optim.Adam(
+            d.parameters(), lr=d_lr, betas=(beta1, 0.999), fused=fused
+        )
         self.loss = nn.BCEWithLogitsLoss()
 
     @property
@@ -82,8 +89,11 @@ class GanPair:
         if self.g_ema is self.g:
             return
         decay = min(self.ema_decay, self.steps / (self.steps + 9))
-        for average, current in zip(self.g_ema.parameters(), self.g.parameters(), strict=True):
-            average.lerp_(current, 1.0 - decay)
+        # One multi-tensor call instead of a lerp per tensor (the per-call overhead is
+        # most of the cost for layers this small).
+        torch._foreach_lerp_(
+            list(self.g_ema.parameters()), list(self.g.parameters()), 1.0 - decay
+        )
         for kept, live in zip(self.g_ema.buffers(), self.g.buffers(), strict=True):
             kept.copy_(live)
 

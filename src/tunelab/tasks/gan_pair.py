@@ -91,9 +91,7 @@ class GanPair:
         decay = min(self.ema_decay, self.steps / (self.steps + 9))
         # One multi-tensor call instead of a lerp per tensor (the per-call overhead is
         # most of the cost for layers this small).
-        torch._foreach_lerp_(
-            list(self.g_ema.parameters()), list(self.g.parameters()), 1.0 - decay
-        )
+        torch._foreach_lerp_(list(self.g_ema.parameters()), list(self.g.parameters()), 1.0 - decay)
         for kept, live in zip(self.g_ema.buffers(), self.g.buffers(), strict=True):
             kept.copy_(live)
 

@@ -135,4 +135,4 @@ def test_stopping_type_without_a_change_log_ranks_from_the_lists():
 
 def test_type_is_checked():
     with pytest.raises(ConfigError, match="type must be 'promotion' or 'stopping'"):
-        ASHAScheduler(max_epochs=9, type="halving")  # type: ignore[arg-type]
+        ASHAScheduler(max_epochs=9, type="halving")

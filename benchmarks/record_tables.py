@@ -12,7 +12,7 @@ first N points do not change). The table file is rewritten every ``--save-every`
 configurations and at the end.
 
     python benchmarks/record_tables.py digits_mlp --configs 1000 --jobs 2
-    python benchmarks/record_tables.py mnist_mlp --configs 200 --jobs 2 \\
+    python benchmarks/record_tables.py mnist_mlp --configs 1000 --jobs 2 \\
         --data-dir ../shared/datasets
 
 Configurations train in ``--jobs`` processes, one torch thread each, on the GPU when
@@ -203,7 +203,7 @@ def save_table(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name", choices=["digits_mlp", "mnist_mlp"])
-    parser.add_argument("--configs", type=int, default=None, help="1000 digits, 200 MNIST")
+    parser.add_argument("--configs", type=int, default=None, help="default 1000")
     parser.add_argument("--epochs", type=int, default=27)
     parser.add_argument("--seed", type=int, default=0, help="Sobol scrambling and task seed")
     parser.add_argument("--jobs", type=int, default=1, help="parallel processes")
@@ -213,7 +213,7 @@ def main() -> None:
     parser.add_argument("--save-every", type=int, default=50)
     parser.add_argument("--limit", type=int, default=None, help="record at most this many now")
     args = parser.parse_args()
-    configs = args.configs or (1000 if args.name == "digits_mlp" else 200)
+    configs = args.configs or 1000
     recording = Recording(args.name, task_options(args), configs, args.epochs, args.seed)
     out = args.out or TABLES_DIR / f"{args.name}.npz"
     task = make_task(args.name, recording.task_options)

@@ -272,11 +272,11 @@ def test_the_shipped_digits_table_holds_1000_configurations_of_27_epochs() -> No
 
 
 @pytest.mark.skipif("mnist_mlp" not in shipped_tables(), reason="MNIST table not recorded")
-def test_the_shipped_mnist_table_holds_200_configurations_of_27_epochs() -> None:
+def test_the_shipped_mnist_table_holds_1000_configurations_of_27_epochs() -> None:
     task = make_task("mnist_mlp_table")
     assert isinstance(task, TabularTask)
     table = task.table
-    assert len(table.configs) >= 200
+    assert len(table.configs) >= 1000
     assert table.max_epochs == 27
     assert bool((table.epoch_seconds > 0).all())
     hp = HyperParameters()

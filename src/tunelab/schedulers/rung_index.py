@@ -103,8 +103,7 @@ class RungIndex:
                 keys.append(None)
                 waits.append(False)
                 continue
-            signed = self._sign * value
-            key = (math.inf if math.isnan(signed) else signed, number)
+            key = _signed_key(value, number, self._sign)
             bisect.insort(self._ranked[k], key)
             waiting = paused and (record.budget or 0) <= rung
             if waiting:
@@ -130,9 +129,12 @@ def rank_of(
 
 
 def _key(trial: TrialRecord, rung: int, metric: str, sign: float) -> RankKey:
-    value = value_at(trial, metric, rung)
-    signed = math.inf if value is None or math.isnan(value) else sign * value
-    return (signed, trial.number)
+    return _signed_key(value_at(trial, metric, rung), trial.number, sign)
+
+
+def _signed_key(value: float | None, number: int, sign: float) -> RankKey:
+    """The rank key of ``value``: a missing or NaN value ranks last."""
+    return (math.inf if value is None or math.isnan(value) else sign * value, number)
 
 
 def _discard(ranked: list[RankKey], key: RankKey) -> None:

@@ -79,8 +79,11 @@ def test_every_architecture_maps_noise_to_images_and_images_to_a_logit(
     assert images.shape == (4, 1, 28, 28)
     assert images.min() >= -1.0 and images.max() <= 1.0
     assert logits.shape == (4, 1)
-    norms = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)
-    assert any(isinstance(m, norms) for m in generator.modules()) == batch_norm
+    kinds = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)
+    norms = [m for m in generator.modules() if isinstance(m, kinds)]
+    assert bool(norms) == batch_norm
+    # The generator's batch norms learn a shift, not a scale (so sigmoid stays bad).
+    assert all(not m.weight.requires_grad and m.bias.requires_grad for m in norms)
     assert [m.p for m in discriminator.modules() if isinstance(m, torch.nn.Dropout)] == [0.5, 0.5]
 
 
@@ -148,6 +151,12 @@ def test_space_and_optional_parameters() -> None:
     params = MnistGAN(tune_learning_rates=True, tune_latent_size=True).define(hp)
     assert {"g_learning_rate", "d_learning_rate", "latent_size"} <= set(params)
     assert hp.space["g_learning_rate"].to_dict()["sampling"] == "log"
+    rate = hp.space["d_learning_rate"].to_dict()
+    assert (rate["min"], rate["max"]) == (1e-5, 1e-3)
+    hp = HyperParameters()
+    MnistGAN(tune_learning_rates=True, learning_rate_range=[2e-4, 1e-3]).define(hp)
+    rate = hp.space["g_learning_rate"].to_dict()
+    assert (rate["min"], rate["max"]) == (2e-4, 1e-3)
 
 
 def test_options_metric_and_errors() -> None:
@@ -181,6 +190,10 @@ def test_options_metric_and_errors() -> None:
         make_task("mnist_gan", eval_samples=5)
     with pytest.raises(ConfigError, match="image_epochs"):
         make_task("mnist_gan", image_epochs=[0])
+    for bad in ([1e-3, 1e-4], [0, 1e-3], "1e-4", [1e-4], [1e-4, True]):
+        with pytest.raises(ConfigError, match="learning_rate_range must be"):
+            make_task("mnist_gan", learning_rate_range=bad)
+    assert make_task("mnist_gan").options()["learning_rate_range"] == [1e-5, 1e-3]
 
 
 # -- one real epoch -------------------------------------------------------------------------
@@ -262,15 +275,35 @@ def test_final_evaluation_scores_against_the_test_images(gan_options: dict[str, 
     assert task.splits.test.openings == ["mnist_gan.final_evaluation"]
 
 
-def test_an_epoch_is_a_fixed_number_of_steps_on_one_cpu_thread(
-    gan_options: dict[str, Any],
-) -> None:
+@pytest.fixture(scope="module")
+def five_steps(gan_options: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """The checkpoint after one epoch of 5 steps, and the trial's recorder."""
     options = {**gan_options, "steps_per_epoch": 5}
     task = MnistGAN(epochs=1, artifact_dir=None, **options)
     trial, recorder = make_checkpoint_trial(PARAMS, checkpoint_at=(1,))
     task(trial)
-    assert pickle.loads(trial.saved[1])["steps"] == 5  # 320 images from 160: two passes
+    return pickle.loads(trial.saved[1]), recorder
+
+
+def test_an_epoch_is_a_fixed_number_of_steps_on_one_cpu_thread(five_steps: Any) -> None:
+    state, recorder = five_steps
+    assert state["steps"] == 5  # 320 images from 160: two passes
     assert recorder.threads == [1]
+
+
+def test_training_moves_the_generators_batch_norm_shifts_but_not_their_scales(
+    five_steps: Any,
+) -> None:
+    generator = five_steps[0]["generator"]
+    scales = [v for k, v in generator.items() if k.endswith(".weight") and v.ndim == 1]
+    shifts = [
+        v
+        for k, v in generator.items()
+        if k.endswith(".bias") and k.replace(".bias", ".running_mean") in generator
+    ]
+    assert len(scales) == len(shifts) == 2  # the MLP's two hidden layers
+    assert all(torch.equal(v, torch.ones_like(v)) for v in scales)
+    assert all(v.abs().max() > 0 for v in shifts)
 
 
 def test_the_fid_floor_is_stored_and_below_a_young_generators_fid(one_epoch: Any) -> None:

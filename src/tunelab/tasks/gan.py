@@ -16,7 +16,8 @@ and a share ``label_flip`` of them swapped (none by default). Images are generat
 exponential moving average of the generator's weights (``ema_decay``, 0.999; 0 turns it
 off). Tuned: ``d_dropout`` (0-0.9), ``g_activation`` (relu, leaky_relu, sigmoid,
 softmax), ``batch_norm`` (on/off); with ``tune_learning_rates`` also ``g_learning_rate``
-and ``d_learning_rate``, with ``tune_latent_size`` also ``latent_size``.
+and ``d_learning_rate`` (log-uniform over ``learning_rate_range``, by default the seeds'
+1e-5 to 1e-3), with ``tune_latent_size`` also ``latent_size``.
 
 Every epoch reports ``g_loss``, ``d_loss`` (means over the epoch), the Inception Score
 (``inception_score``, ``inception_score_std``) and ``fid`` of ``eval_samples``
@@ -96,6 +97,22 @@ def _float(params: Mapping[str, Value], key: str, default: float | None = None) 
     return float(params[key])
 
 
+def _rate_range(name: str, value: Any) -> tuple[float, float]:
+    """``learning_rate_range`` checked: two numbers with 0 < low < high < 1."""
+    if (
+        isinstance(value, str | bytes)
+        or not isinstance(value, Sequence)
+        or len(value) != 2
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        or not 0 < value[0] < value[1] < 1
+    ):
+        raise ConfigError(
+            f"{name}: learning_rate_range must be [low, high] with 0 < low < high < 1, "
+            f"got {value!r}"
+        )
+    return float(value[0]), float(value[1])
+
+
 class MnistGAN(Task):
     """Tune a GAN on MNIST; judged by the Inception Score of its samples (max),
     or by FID (min) with ``metric="fid"``.
@@ -129,6 +146,7 @@ class MnistGAN(Task):
         adam_beta1: float = 0.5,
         ema_decay: float = 0.999,
         tune_learning_rates: bool = False,
+        learning_rate_range: Sequence[float] = (1e-5, 1e-3),
         tune_latent_size: bool = False,
         metric: str = "inception_score",
         eval_samples: int = 2000,
@@ -161,6 +179,7 @@ class MnistGAN(Task):
             or not 0 < learning_rate < 1
         ):
             raise ConfigError(f"{name}: learning_rate must be in (0, 1), got {learning_rate!r}")
+        rate_range = _rate_range(name, learning_rate_range)
         if metric not in GAN_METRICS:
             raise ConfigError(
                 f"{name}: metric must be one of {sorted(GAN_METRICS)}, got {metric!r}"
@@ -198,6 +217,7 @@ class MnistGAN(Task):
         self.adam_beta1 = float(adam_beta1)
         self.ema_decay = float(ema_decay)
         self.tune_learning_rates = bool(tune_learning_rates)
+        self.learning_rate_range = rate_range
         self.tune_latent_size = bool(tune_latent_size)
         self.metric = metric
         self.mode = "max" if GAN_METRICS[metric] == "max" else "min"
@@ -231,6 +251,7 @@ class MnistGAN(Task):
             "adam_beta1": self.adam_beta1,
             "ema_decay": self.ema_decay,
             "tune_learning_rates": self.tune_learning_rates,
+            "learning_rate_range": list(self.learning_rate_range),
             "tune_latent_size": self.tune_latent_size,
             "metric": self.metric,
             "eval_samples": self.eval_samples,
@@ -290,8 +311,9 @@ class MnistGAN(Task):
             "batch_norm": hp.Boolean("batch_norm"),
         }
         if self.tune_learning_rates:
-            params["g_learning_rate"] = hp.Float("g_learning_rate", 1e-5, 1e-3, sampling="log")
-            params["d_learning_rate"] = hp.Float("d_learning_rate", 1e-5, 1e-3, sampling="log")
+            low, high = self.learning_rate_range
+            params["g_learning_rate"] = hp.Float("g_learning_rate", low, high, sampling="log")
+            params["d_learning_rate"] = hp.Float("d_learning_rate", low, high, sampling="log")
         if self.tune_latent_size:
             params["latent_size"] = hp.Int("latent_size", 16, 256, sampling="log")
         return params

@@ -17,9 +17,15 @@ judges images with one logit:
 
 ``batch_norm`` adds batch normalisation after every hidden layer of the generator and,
 in the convolutional discriminators, after their second convolution (as in the DCGAN
-paper); the MLP discriminator has none. ``softmax`` as the activation normalises over
-the channels (units) of each position, ``sigmoid`` squashes every unit: both are the bad
-choices of the search space, kept so that a search has something to avoid.
+paper); the MLP discriminator has none. The generator's batch norms learn a shift but no
+scale (Keras's ``BatchNormalization(scale=False)``, which its documentation advises when
+a linear layer follows): for relu and leaky relu a scale is redundant (they commute with
+positive scaling, and the next layer scales anyway), while a sigmoid or softmax
+generator can now only shift its inputs out of their near-linear range, not widen
+them, which keeps it bad for longer (with a learned scale a sigmoid generator caught up
+after 15-20 epochs; docs/benchmarks.md, GAN). ``softmax`` as the activation normalises
+over the channels (units) of each position, ``sigmoid`` squashes every unit: both are
+the bad choices of the search space, kept so that a search has something to avoid.
 """
 
 from __future__ import annotations
@@ -31,6 +37,13 @@ from tunelab.errors import ConfigError
 
 G_ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "softmax")
 ARCHITECTURES = ("mlp", "small_dcgan", "dcgan")
+
+
+def shift_only_batch_norm(channels: int, dims: int) -> nn.Module:
+    """Batch normalisation with a learned shift and its scale fixed at 1 (not trained)."""
+    layer = nn.BatchNorm2d(channels) if dims == 2 else nn.BatchNorm1d(channels)
+    layer.weight.requires_grad_(False)
+    return layer
 
 
 def activation(name: str) -> nn.Module:
@@ -70,7 +83,7 @@ class Generator(Network):
         def norm(channels: int, dims: int = 2) -> list[nn.Module]:
             if not batch_norm:
                 return []
-            return [nn.BatchNorm2d(channels) if dims == 2 else nn.BatchNorm1d(channels)]
+            return [shift_only_batch_norm(channels, dims)]
 
         bias = not batch_norm
         if architecture == "mlp":

@@ -38,6 +38,38 @@ def test_a_trial_reaching_its_own_budget_at_the_limit_completes(run_curves):
     assert [t.status for t in run.study.trials] == [tl.TrialStatus.COMPLETED] * 3
 
 
+@pytest.mark.parametrize("last", [True, False])
+def test_a_trial_at_its_last_step_when_the_epoch_budget_runs_out(last):
+    """A trial without an epoch budget of its own (a fifo study) whose final report uses
+    up the study's epochs completes when it says the step is its last; else the runner
+    cannot tell it from a trial with steps to go and stops it (stored as pruned)."""
+    study = tl.create_study(metric="v", mode="max", storage=":memory:", seed=0)
+
+    def objective(trial: tl.Trial) -> None:
+        x = trial.hp.Float("x", 0.0, 1.0)
+        for step in (1, 2, 3):
+            trial.report(step, v=x * step, last=last and step == 3)
+
+    usage = study.optimize(objective, max_epochs=6, quiet=True)
+    assert usage.epochs == 6
+    ended = tl.TrialStatus.COMPLETED if last else tl.TrialStatus.PRUNED
+    assert [t.status for t in study.trials] == [tl.TrialStatus.COMPLETED, ended]
+    assert [len(t.reports) for t in study.trials] == [3, 3]
+
+
+def test_two_workers_complete_the_trial_whose_last_epoch_ends_the_budget():
+    """Two process workers, trials of 9 epochs, a budget of 18: the trial whose 9th epoch
+    is the study's 18th completes (it trained every epoch); a third trial started on the
+    freed worker is stopped after its first epoch."""
+    task = LearningCurves(seed=0, epochs=9)
+    study = curves_study("fifo", task)
+    study.optimize(task, max_epochs=18, executor="processes", n_workers=2, quiet=True)
+    full = [t for t in study.trials if len(t.reports) == 9]
+    assert len(full) == 2
+    assert all(t.status is tl.TrialStatus.COMPLETED for t in full)
+    assert all(t.status is tl.TrialStatus.PRUNED for t in study.trials if t not in full)
+
+
 def test_the_trial_budget_ends_hyperband_between_brackets(run_curves):
     # bracket s=2 (9 trials) + s=1 (5 trials) fit 14 of 15 trials; s=0 (3 more) does
     # not, so a bracket cut to the one trial left runs it to max_epochs.

@@ -251,6 +251,7 @@ class Trial:
         metrics: Mapping[str, Any] | None = None,
         *,
         checkpoint: Any = None,
+        last: bool = False,
         **kwargs: Any,
     ) -> Decision:
         """Store ``metrics`` for ``step``; raises TrialPruned/TrialPaused when told to stop.
@@ -263,6 +264,12 @@ class Trial:
         scheduler pauses the trial, to resume or clone it later), and the state is stored
         before ``report`` returns or raises. Without one, a paused trial restarts from
         scratch when it is resumed.
+
+        ``last=True`` says this is the objective's final step (like Ray Tune's ``done``). A
+        stop decision then does not raise: the objective returns and the trial completes.
+        Without it a trial that has no epoch budget of its own cannot be told apart from
+        one with steps to go, so when the study's budget runs out at its final report it
+        would be stored as pruned although it trained every step.
         """
         values: dict[str, Any] = dict(metrics or {})
         values.update(kwargs)
@@ -292,7 +299,7 @@ class Trial:
         self._last_metrics = clean
         if self.metric in clean and math.isfinite(clean[self.metric]):
             self._reported.append(clean[self.metric])
-        if self._decision is Decision.STOP:
+        if self._decision is Decision.STOP and not last:
             raise TrialPruned(f"trial {self.number} stopped by the scheduler at step {step}")
         if self._decision is Decision.PAUSE:
             raise TrialPaused(f"trial {self.number} paused by the scheduler at step {step}")

@@ -314,6 +314,7 @@ class KerasObjective:
                 step,
                 metrics or {"epoch": float(step)},
                 checkpoint=lambda: capture_state(trained, step, {"best": best.state()}),
+                last=step == epochs,
             )
 
         feed = EpochFeed(epochs, report)
@@ -351,8 +352,11 @@ class KerasObjective:
             outcome = final_result(result, own, self.objective)
             results.append(outcome if isinstance(outcome, dict) else {self.objective.name: outcome})
             curves.append(curve)
-        for step in sorted({s for c in curves for s in c}):
-            trial.report(step, _mean([c[step] for c in curves if step in c]))
+        steps = sorted({s for c in curves for s in c})
+        for step in steps:
+            trial.report(
+                step, _mean([c[step] for c in curves if step in c]), last=step == steps[-1]
+            )
         return _mean(results)
 
     def _complete(self, metrics: dict[str, float]) -> None:

@@ -144,6 +144,7 @@ class LearningCurves(Task):
                 epoch,
                 val_accuracy=value,
                 checkpoint=(lambda s=saved: dict(s)) if self.checkpointing else None,
+                last=epoch == budget,
             )
         # Returning None: the trial's value is the best it reported.
 

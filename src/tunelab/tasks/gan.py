@@ -392,7 +392,7 @@ class MnistGAN(Task):
                     "best": dict(best),
                 }
 
-            trial.report(epoch, metrics, checkpoint=checkpoint)
+            trial.report(epoch, metrics, checkpoint=checkpoint, last=epoch == epochs)
 
         splits = self.splits
         self._train(

@@ -216,7 +216,7 @@ class MLPTask(Task):
                     "widths": layer_widths(params),
                 }
 
-            trial.report(epoch, metrics, checkpoint=checkpoint)
+            trial.report(epoch, metrics, checkpoint=checkpoint, last=stop or epoch == epochs)
             return not stop
 
         self._train(

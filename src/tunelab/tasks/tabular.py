@@ -152,7 +152,7 @@ class TabularTask(Task):
                 best = {**metrics, "best_epoch": float(epoch)}
             metrics["epoch_seconds"] = table.seconds(index, epoch)
             snapshot = {"epoch": epoch, "index": index, "best": dict(best)}
-            trial.report(epoch, metrics, checkpoint=snapshot)
+            trial.report(epoch, metrics, checkpoint=snapshot, last=epoch == epochs)
         if not best:  # resumed at or past the budget: nothing left to report
             recorded = table.metrics(index, min(start, table.max_epochs))
             best = {k: v for k, v in recorded.items() if not k.startswith(TEST_PREFIX)}

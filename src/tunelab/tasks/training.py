@@ -7,7 +7,7 @@ feature-detected, so the tasks also run with a Trial that has neither.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,21 @@ def check_int_option(task: str, key: str, value: Any, low: int, *, optional: boo
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise ConfigError(f"{task}: {key} must be an integer >= {low}, got {value!r}")
+
+
+def check_interval_option(task: str, key: str, value: Any) -> tuple[float, float]:
+    """Option ``key`` of ``task`` as ``(low, high)``: two numbers with 0 < low < high < 1."""
+    if (
+        isinstance(value, str | bytes)
+        or not isinstance(value, Sequence)
+        or len(value) != 2
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        or not 0 < value[0] < value[1] < 1
+    ):
+        raise ConfigError(
+            f"{task}: {key} must be [low, high] with 0 < low < high < 1, got {value!r}"
+        )
+    return float(value[0]), float(value[1])
 
 
 def check_device(task: str, device: str | None) -> None:

@@ -243,16 +243,16 @@ def seconds_to_target(table: LearningCurveTable, target: float) -> np.ndarray:
 
 
 def oracle_seconds(
-    table: LearningCurveTable, target: float, workers: Sequence[int], seeds: int
+    table: LearningCurveTable, to_target: np.ndarray, workers: Sequence[int], seeds: int
 ) -> dict[int, np.ndarray]:
-    """Per worker count and seed, the simulated seconds an oracle needs to reach
-    ``target`` (signed): it starts rows in random search's order, stops every row that
-    never reaches the target after its first epoch (the least a scheduler spends on a
-    row it starts) and trains every row that does straight to the epoch where it does.
+    """Per worker count and seed, the simulated seconds an oracle needs to reach the
+    target (``to_target``: each row's seconds to it, from :func:`seconds_to_target`): it
+    starts rows in random search's order, stops every row that never reaches the target
+    after its first epoch (the least a scheduler spends on a row it starts) and trains
+    every row that does straight to the epoch where it does.
     No strategy that starts rows in that order and trains each one at least an epoch
     gets there sooner: a lower bound on asha's, hyperband's and random search's time."""
     first_epoch = np.array([table.seconds(i, 1) for i in range(len(table.configs))])
-    to_target = seconds_to_target(table, target)
     out = {w: np.full(seeds, math.inf) for w in workers}
     for seed in range(seeds):
         order = random_order(table, seed)
@@ -335,7 +335,7 @@ def report(
         parallel = [w for w in (16, 64) if (asha, w) in sim_to_target]
         missing = [w for w in parallel if w not in oracles]
         if missing:
-            oracles.update(oracle_seconds(table, target, missing, len(one)))
+            oracles.update(oracle_seconds(table, fastest, missing, len(one)))
         for w in parallel:
             many = sim_to_target[asha, w]
             if math.isinf(float(np.median(many))):

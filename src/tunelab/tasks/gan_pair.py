@@ -56,6 +56,15 @@ class GanPair:
             d.parameters(), lr=d_lr, betas=(beta1, 0.999), fused=fused
         )
         self.loss = nn.BCEWithLogitsLoss()
+        self._d_trainable = [p for p in d.parameters() if p.requires_grad]
+        # Without batch norm the discriminator judges real and generated images in one
+        # batch of 2b (same loss, one pass instead of two: a quarter of a step saved on
+        # the MLP pair together with the frozen discriminator below, measured
+        # 2026-12-01); with batch norm they stay separate batches, as in the DCGAN paper,
+        # so that neither batch's statistics leak into the other's.
+        self.joint_batches = not any(
+            isinstance(m, nn.modules.batchnorm._BatchNorm) for m in d.modules()
+        )
 
     @property
     def device(self) -> torch.device:
@@ -82,6 +91,20 @@ class GanPair:
         passes = -(-steps * batch_size // n)
         order = torch.cat([torch.randperm(n, generator=generator) for _ in range(passes)])
         return list(order[: steps * batch_size].split(batch_size))
+
+    def discriminator_loss(
+        self,
+        real: torch.Tensor,
+        fake: torch.Tensor,
+        real_targets: torch.Tensor,
+        fake_targets: torch.Tensor,
+    ) -> torch.Tensor:
+        """Mean binary cross-entropy on the real images plus that on the generated ones
+        (equal batch sizes), in one discriminator pass when :attr:`joint_batches`."""
+        if self.joint_batches and len(real) == len(fake):
+            logits = self.d(torch.cat([real, fake]))
+            return 2.0 * self.loss(logits, torch.cat([real_targets, fake_targets]))
+        return self.loss(self.d(real), real_targets) + self.loss(self.d(fake), fake_targets)
 
     @torch.no_grad()
     def _update_average(self) -> None:
@@ -120,17 +143,21 @@ class GanPair:
             b = len(real)
             z = torch.randn(b, self.g.latent_size, generator=generator).to(self.device)
             fake = self.g(z)
+            real_targets = self._targets(True, b, label_noise, label_flip, generator)
+            fake_targets = self._targets(False, b, label_noise, label_flip, generator)
             self.d_optimizer.zero_grad(set_to_none=True)
-            d_loss = self.loss(
-                self.d(real), self._targets(True, b, label_noise, label_flip, generator)
-            ) + self.loss(
-                self.d(fake.detach()), self._targets(False, b, label_noise, label_flip, generator)
-            )
+            d_loss = self.discriminator_loss(real, fake.detach(), real_targets, fake_targets)
             d_loss.backward()
             self.d_optimizer.step()
             self.g_optimizer.zero_grad(set_to_none=True)
+            # The generator's step needs gradients through the discriminator, not of its
+            # weights: frozen, autograd skips their products (a tenth of a step).
+            for parameter in self._d_trainable:
+                parameter.requires_grad_(False)
             g_loss = self.loss(self.d(fake), torch.ones(b, 1, device=self.device))
             g_loss.backward()
+            for parameter in self._d_trainable:
+                parameter.requires_grad_(True)
             self.g_optimizer.step()
             self._update_average()
             g_total += g_loss.detach() * b

@@ -18,7 +18,13 @@ from tunelab.report.gan import gan_view
 from tunelab.space import Config
 from tunelab.tasks import TASKS, make_task
 from tunelab.tasks.gan import MnistGAN
-from tunelab.tasks.gan_networks import ARCHITECTURES, G_ACTIVATIONS, Discriminator, Generator
+from tunelab.tasks.gan_networks import (
+    ARCHITECTURES,
+    G_ACTIVATIONS,
+    Discriminator,
+    Generator,
+    UniformDropout,
+)
 
 from .trials import make_checkpoint_trial, make_trial
 
@@ -138,6 +144,24 @@ def test_discriminator_shape_and_dropout() -> None:
     convs = [m for m in discriminator.net if isinstance(m, torch.nn.Conv2d)]
     assert [(c.in_channels, c.out_channels) for c in convs] == [(1, 64), (64, 128)]
     assert [m.p for m in discriminator.net if isinstance(m, torch.nn.Dropout)] == [0.7, 0.7]
+
+
+@pytest.mark.parametrize("p", [0.3, 0.9])
+def test_uniform_dropout_keeps_a_unit_with_probability_one_minus_p(p: float) -> None:
+    dropout = UniformDropout(p)
+    torch.manual_seed(0)
+    out = dropout(torch.ones(400, 500))
+    kept = out != 0
+    assert abs(kept.double().mean().item() - (1 - p)) < 0.005  # 200,000 units
+    assert torch.allclose(out[kept], torch.full_like(out[kept], 1 / (1 - p)))
+    x = torch.randn(4, 8, requires_grad=True)
+    dropout(x).sum().backward()
+    assert x.grad is not None
+    scales = x.grad.unique().tolist()
+    assert all(g == 0 or math.isclose(g, 1 / (1 - p), rel_tol=1e-6) for g in scales)
+    assert torch.equal(dropout.eval()(x), x)
+    assert torch.equal(UniformDropout(0.0).train()(x), x)
+    assert torch.count_nonzero(UniformDropout(1.0).train()(x)) == 0
 
 
 def test_space_and_optional_parameters() -> None:
@@ -304,6 +328,30 @@ def test_training_moves_the_generators_batch_norm_shifts_but_not_their_scales(
     assert len(scales) == len(shifts) == 2  # the MLP's two hidden layers
     assert all(torch.equal(v, torch.ones_like(v)) for v in scales)
     assert all(v.abs().max() > 0 for v in shifts)
+
+
+def test_the_validation_images_are_scored_once_per_task(gan_options: dict[str, Any]) -> None:
+    """The FID floor and the FID's reference statistics come from one classifier pass over
+    the validation images (each pass is seconds of a trial on a CPU)."""
+    task = make_task("mnist_gan", epochs=1, **gan_options)
+    assert isinstance(task, MnistGAN)
+    classifier = task.classifier
+    scored: list[int] = []
+    score = classifier.scores
+
+    def counting(images: Any, batch_size: int = 1000) -> Any:
+        scored.append(len(images))
+        return score(images, batch_size)
+
+    classifier.scores = counting  # type: ignore[method-assign]
+    try:
+        floor = task.fid_floor()
+        trial, recorder = make_trial(PARAMS, number=0, study_name="gan-once")
+        task(trial)
+    finally:
+        del classifier.scores
+    assert scored.count(len(task.splits.x_val)) == 1
+    assert recorder.attrs["fid_floor"] == floor
 
 
 def test_the_fid_floor_is_stored_and_below_a_young_generators_fid(one_epoch: Any) -> None:

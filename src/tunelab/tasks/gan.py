@@ -453,22 +453,22 @@ class MnistGAN(Task):
 
     # -- evaluation ------------------------------------------------------------------------
     def _reference_stats(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Feature mean and covariance of the real validation images (computed once)."""
+        """Validation images' feature mean and covariance, and the FID floor: one pass."""
         if self._reference is None:
-            _, features = self.classifier.scores(self.splits.x_val)
+            x_val = self.splits.x_val
+            n = min(self.eval_samples, len(x_val) // 2)
+            _, features = self.classifier.scores(x_val)
             self._reference = feature_statistics(features)
+            self._fid_floor = frechet_distance(
+                *feature_statistics(features[n:]), *feature_statistics(features[:n])
+            )
         return self._reference
 
     def fid_floor(self) -> float:
         """FID of ``eval_samples`` real validation images against the other validation
         images: what a perfect generator scores in expectation at this sample size."""
-        if self._fid_floor is None:
-            x_val = self.splits.x_val
-            n = min(self.eval_samples, len(x_val) // 2)
-            _, features = self.classifier.scores(x_val)
-            self._fid_floor = frechet_distance(
-                *feature_statistics(features[n:]), *feature_statistics(features[:n])
-            )
+        self._reference_stats()
+        assert self._fid_floor is not None  # set with the statistics
         return self._fid_floor
 
     def _evaluate(

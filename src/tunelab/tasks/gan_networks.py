@@ -46,6 +46,22 @@ def shift_only_batch_norm(channels: int, dims: int) -> nn.Module:
     return layer
 
 
+class UniformDropout(nn.Dropout):
+    """:class:`torch.nn.Dropout` whose mask compares uniform draws with ``p`` (same
+    distribution: each unit kept with probability 1 - p, scaled by 1 / (1 - p)).
+
+    On a CPU torch's dropout draws its Bernoulli mask about twice as slowly as uniform
+    numbers: a tenth of the MLP GAN's step went into it (profiled 2026-12-01)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        if self.p >= 1:
+            return torch.zeros_like(x)
+        mask = torch.rand(x.shape, device=x.device, dtype=x.dtype).ge_(self.p)
+        return x * mask.mul_(1.0 / (1.0 - self.p))
+
+
 def activation(name: str) -> nn.Module:
     """The generator's hidden activation called ``name`` (one of :data:`G_ACTIVATIONS`)."""
     if name == "relu":
@@ -142,10 +158,10 @@ class Discriminator(Network):
                 nn.Flatten(),
                 nn.Linear(28 * 28, 512),
                 nn.LeakyReLU(0.2),
-                nn.Dropout(dropout),
+                UniformDropout(dropout),
                 nn.Linear(512, 256),
                 nn.LeakyReLU(0.2),
-                nn.Dropout(dropout),
+                UniformDropout(dropout),
                 nn.Linear(256, 1),
             ]
         elif architecture in ("small_dcgan", "dcgan"):
@@ -155,11 +171,11 @@ class Discriminator(Network):
             layers = [
                 nn.Conv2d(1, first, kernel, stride=2, padding=padding),
                 nn.LeakyReLU(0.2),
-                nn.Dropout(dropout),
+                UniformDropout(dropout),
                 nn.Conv2d(first, second, kernel, stride=2, padding=padding, bias=bias),
                 *([nn.BatchNorm2d(second)] if batch_norm else []),
                 nn.LeakyReLU(0.2),
-                nn.Dropout(dropout),
+                UniformDropout(dropout),
                 nn.Flatten(),
                 nn.Linear(second * 7 * 7, 1),
             ]

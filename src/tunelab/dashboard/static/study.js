@@ -1,6 +1,8 @@
 // The study page: summary, every plot, and the trials table. Polls the study's summary
-// every 2 s; when its version changes (a trial started, reported or ended) the plots and
-// the table are fetched again and redrawn in place, without reloading the page.
+// every 2 s; when its version changes (a trial started, reported or ended) the table is
+// fetched again at once and the plots are redrawn in the background, all in place without
+// reloading the page. The table never waits for the plots: drawing every plot (the first
+// time with plotly.js to load, and now and then the importances) can take seconds.
 "use strict";
 
 const IMPORTANCE_EVERY_MS = 30000;
@@ -8,7 +10,9 @@ const PLOTS = ["history", "intermediate", "parallel", "slices", "rungs", "lineag
 
 const S = {
   name: TL.query("name"),
-  version: null,
+  tableVersion: null,
+  plotVersion: null,
+  plotting: false,
   summary: null,
   data: {},
   shownStates: new Set(TL.STATES),
@@ -274,13 +278,27 @@ async function loadTable() {
   document.getElementById("next").disabled = end >= page.total;
 }
 
+// One plot redraw at a time; when it ends, the next poll starts one for a newer version.
+function redrawPlots(version) {
+  S.plotting = true;
+  loadPlots()
+    .then(() => {
+      S.plotVersion = version;
+    })
+    .catch((err) => TL.setProblem(err.message || String(err)))
+    .finally(() => {
+      S.plotting = false;
+    });
+}
+
 async function refresh() {
   const summary = await TL.json("/api/study", { name: S.name });
   S.summary = summary;
   renderSummary(summary);
-  if (summary.version === S.version) return;
-  S.version = summary.version;
-  await Promise.all([loadTable(), loadPlots()]);
+  if (!S.plotting && summary.version !== S.plotVersion) redrawPlots(summary.version);
+  if (summary.version === S.tableVersion) return;
+  await loadTable();
+  S.tableVersion = summary.version;
 }
 
 function wire() {

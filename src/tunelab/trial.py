@@ -62,16 +62,26 @@ class Decision(str, Enum):
 
     CHECKPOINT means "continue, but save a checkpoint at this step first" (the study
     retries failed trials from their last checkpoint); the objective sees CONTINUE.
+    REFUSED means "not stored: the study's epoch budget was used up while this step
+    trained" (by other trials' reports, with parallel workers); the trial stops.
     """
 
     CONTINUE = "continue"
     CHECKPOINT = "checkpoint"
     PAUSE = "pause"
     STOP = "stop"
+    REFUSED = "refused"
 
 
 class TrialPruned(Exception):  # noqa: N818 - the name people know from Optuna
     """Raised by ``trial.report`` when the scheduler stops the trial; let it propagate."""
+
+
+class EpochBudgetSpent(TrialPruned):
+    """Raised by ``trial.report`` when the report was not stored because other trials
+    used up the study's epoch budget while this step trained; let it propagate. The
+    trial ends with the reports stored before (PRUNED), or, when none was, as
+    interrupted: not counted, its configuration runs again when the study continues."""
 
 
 class TrialPaused(Exception):  # noqa: N818
@@ -286,6 +296,11 @@ class Trial:
         clean = {k: _to_float(k, v) for k, v in values.items()}
         # A decision may arrive as plain text from another process.
         self._decision = Decision(self._channel.report(self.number, step, clean, self.params))
+        if self._decision is Decision.REFUSED:
+            raise EpochBudgetSpent(
+                f"trial {self.number}: step {step} not stored, the study's epoch budget "
+                "was used up while it trained"
+            )
         if (
             self._decision in (Decision.PAUSE, Decision.CHECKPOINT)
             and checkpoint is not None

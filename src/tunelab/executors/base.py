@@ -30,7 +30,15 @@ from tunelab.executors.time_limit import Interruption, TimeLimitReached
 from tunelab.space import Config, Space
 from tunelab.storage.artifacts import ArtifactStore, CheckpointRef, TrialCheckpoints
 from tunelab.storage.base import TrialOutcome
-from tunelab.trial import FailureKind, Trial, TrialChannel, TrialPaused, TrialPruned, TrialStatus
+from tunelab.trial import (
+    EpochBudgetSpent,
+    FailureKind,
+    Trial,
+    TrialChannel,
+    TrialPaused,
+    TrialPruned,
+    TrialStatus,
+)
 
 Objective = Callable[[Trial], Any]
 
@@ -158,6 +166,10 @@ def run_trial(
         reported = bool(trial.last_metrics())
         outcome = time_limit_outcome(reported, trial.best_reported(), job.metric)
         return TrialEnded(job.number, outcome, trial.params)
+    except EpochBudgetSpent:
+        reported = bool(trial.last_metrics())
+        outcome = epoch_limit_outcome(reported, trial.best_reported(), job.metric)
+        return TrialEnded(job.number, outcome, trial.params)
     except TrialPruned:
         value = trial.best_reported()
         outcome = TrialOutcome(
@@ -201,6 +213,20 @@ def environment_fault_outcome(exc: BaseException) -> TrialOutcome:
         error=f"{type(exc).__name__}: {exc}",
         traceback="".join(tb.format_exception(exc)) if exc.__traceback__ else None,
         failure=FailureKind.ENVIRONMENT_ERROR,
+    )
+
+
+def epoch_limit_outcome(reported: bool, value: float | None, metric: str) -> TrialOutcome:
+    """A trial whose report the study refused because other trials used up the epoch
+    budget meanwhile: PRUNED with its best stored value once one of its reports was
+    stored, else interrupted (not charged; it runs again when the study continues)."""
+    if reported:
+        return time_limit_outcome(reported, value, metric)
+    return TrialOutcome(
+        TrialStatus.FAILED,
+        error="interrupted: the study's epoch budget (max_epochs) was used up before its "
+        "first report",
+        failure=FailureKind.INTERRUPTED,
     )
 
 

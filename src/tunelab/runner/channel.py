@@ -68,6 +68,11 @@ class RunnerChannel(TrialChannel):
         running = self.view.running[number]
         if running.taken_over:
             return Decision.STOP
+        if self.shared.epochs_spent():
+            # With parallel workers another trial's report may take the last epoch while
+            # this one trains: storing this step would exceed the budget, so it is not.
+            self.on_limit("max_epochs")
+            return Decision.REFUSED
         changed = len(params) != running.params_written
         record = running.record.evolve(
             params=dict(params),

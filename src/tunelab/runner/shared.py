@@ -190,6 +190,11 @@ class SharedState:
         changed = storage.get_trials(study.study_id, numbers=live, min_number=view.newest() + 1)
         view.absorb(changed)
 
+    def epochs_spent(self) -> bool:
+        """Whether the study's epoch budget is used up (every epoch reported)."""
+        limit = self.budget.max_epochs
+        return limit is not None and self.usage.epochs >= limit
+
     def limit_reached(self) -> str | None:
         """The epoch or seconds limit, once reached (trial counts only limit new trials)."""
         self.tick()

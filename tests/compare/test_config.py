@@ -137,7 +137,7 @@ def test_strategy_shorthands():
         Strategy.parse({"name": "x", "searcher": 3})
 
 
-@pytest.mark.parametrize("example", ["digits.yaml", "mnist_gan.yaml"])
+@pytest.mark.parametrize("example", ["digits.yaml", "mnist_gan.yaml", "mnist_gan_schedulers.yaml"])
 def test_the_examples_are_valid(example):
     cfg = load_compare_config(EXAMPLES / example)
     assert len(cfg.strategies) >= 3 and cfg.repeats >= 2

@@ -15,10 +15,13 @@ IS >= 7.5 (median over 3 seeds; real MNIST test images score 9.7) within 5 minut
         --architecture small_dcgan                                  # the convolutional one
     python benchmarks/gan.py --report-only                          # re-print the table
 
-With ``--jobs 2`` two runs train at once, each on one core with one torch thread (the
-task's default on a CPU): what one run on a 2-core machine gets, a little slower for
-sharing memory bandwidth. Every finished run is appended to ``--results`` (JSON lines)
-at once and never repeated with the same settings, so an interrupted benchmark
+By default one run trains at a time, with the machine to itself (the target's "5 minutes
+on 2 CPU cores"; the task trains on one torch thread on a CPU, its fastest setting
+there). With ``--jobs 2`` two runs train at once, each on one core: half the time for the
+whole table, but each run's steps are slower for sharing the caches and memory bandwidth,
+so fewer epochs fit in its minutes; the number of runs at once is part of a result's
+setting. Every finished run is appended to ``--results`` (JSON lines, with the commit it
+ran) at once and never repeated with the same settings, so an interrupted benchmark
 continues where it stopped. The
 scoring classifier is trained (or loaded) and the data split made before the clock
 starts; evaluation after every epoch is inside the measured time.
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -58,7 +62,24 @@ def setting(args: argparse.Namespace) -> dict[str, Any]:
         "steps_per_epoch": args.steps_per_epoch,
         "batch_size": args.batch_size,
         "threads": args.threads,
+        "runs_at_once": max(1, args.jobs),
     }
+
+
+def commit() -> str | None:
+    """The checked-out commit (with ``+`` when the tree has changes), if this is a clone."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*command: str) -> str:
+        return subprocess.run(
+            ["git", *command], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        return git("rev-parse", "--short", "HEAD") + ("+" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return None
 
 
 def run_one(args: argparse.Namespace, name: str, seed: int) -> dict[str, Any]:
@@ -100,6 +121,7 @@ def run_one(args: argparse.Namespace, name: str, seed: int) -> dict[str, Any]:
         ]
     return {
         "setting": setting(args),
+        "commit": commit(),
         "config": name,
         "seed": seed,
         "fid_floor": task.fid_floor(),
@@ -158,7 +180,8 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(
         f"\nmnist_gan, {args.architecture}, {args.seconds:g} s per run, "
         f"{args.steps_per_epoch} steps of {args.batch_size} per epoch, "
-        f"threads {args.threads or 'default'}; medians over seeds"
+        f"threads {args.threads or 'default'}, {max(1, args.jobs)} run(s) at once; "
+        "medians over seeds"
     )
     print(
         f"{'configuration':<20} {'seeds':>5} {'epochs':>6} {'best IS':>8} {'last IS':>8} "

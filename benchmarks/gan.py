@@ -67,7 +67,9 @@ def setting(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def commit() -> str | None:
-    """The checked-out commit (with ``+`` when the tree has changes), if this is a clone."""
+    """The checked-out commit, with ``+`` when the package or this script differ from it
+    (other files, such as the results being appended to, do not count); None outside a
+    clone."""
     root = Path(__file__).resolve().parent.parent
 
     def git(*command: str) -> str:
@@ -76,7 +78,7 @@ def commit() -> str | None:
         ).stdout.strip()
 
     try:
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        dirty = bool(git("status", "--porcelain", "--", "src", "benchmarks/gan.py"))
         return git("rev-parse", "--short", "HEAD") + ("+" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return None
@@ -121,7 +123,7 @@ def run_one(args: argparse.Namespace, name: str, seed: int) -> dict[str, Any]:
         ]
     return {
         "setting": setting(args),
-        "commit": commit(),
+        "commit": args.commit,
         "config": name,
         "seed": seed,
         "fid_floor": task.fid_floor(),
@@ -230,6 +232,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown configurations {unknown}; known: {list(CONFIGS)}")
     results = read_results(args.results)
+    args.commit = commit()
     if not args.report_only:
         done = {(r["config"], r["seed"]) for r in results if r["setting"] == setting(args)}
         args.results.parent.mkdir(parents=True, exist_ok=True)

@@ -191,6 +191,9 @@ def test_box_plots_of_each_runs_best_is_and_fid_with_the_floor(gan: GanCompariso
         assert row["best_inception_score"].tolist() == pytest.approx([best_is])
         row = fid_box[(fid_box["strategy"] == strategy) & (fid_box["repeat"] == repeat)]
         assert row["best_fid"].tolist() == pytest.approx([best_fid])
+    for box in ("gan_best_inception_score_box.csv", "gan_best_fid_box.csv"):
+        repeats = pd.read_csv(gan.figure(box), dtype=str)["repeat"].dropna().tolist()
+        assert repeats and all(r.isdigit() for r in repeats), (box, repeats)  # not "0.0"
     # the floor is drawn (its value is in the plot's data) and named in the caption
     assert fid_box.loc[fid_box["strategy"] == "(real-vs-real floor)", "best_fid"].tolist() == (
         pytest.approx([floor])

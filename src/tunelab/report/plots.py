@@ -368,7 +368,10 @@ def gan_best_box(
             if floor is not None
             else " The real-vs-real floor is unknown (no trial stores fid_floor)."
         )
-    return Plot(f"gan_best_{metric}_box", _png(figure), pd.DataFrame(rows), caption)
+    # Nullable integers: the floor's row has no repeat, and a plain column of ints and
+    # None would be written as floats ("0.0").
+    data = pd.DataFrame(rows).astype({"repeat": "Int64"})
+    return Plot(f"gan_best_{metric}_box", _png(figure), data, caption)
 
 
 def gan_is_plot(

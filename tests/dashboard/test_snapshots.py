@@ -64,6 +64,20 @@ def test_unfinished_trials_left_alone_for_long_read_as_stalled(writer):
     assert snap.status(snap.activity + snapshots.STALLED_AFTER_SECONDS + 1.0) == "stalled"
 
 
+def test_a_study_whose_unfinished_trials_are_only_queued_reads_as_waiting(writer):
+    storage, study_id, path = writer
+    done = storage.create_trial(study_id, proposal={}, meta={}, budget=None)
+    storage.finish_trial(done.trial_id, TrialOutcome(TrialStatus.COMPLETED, value=1.0))
+    storage.create_trial(
+        study_id, proposal={}, meta={}, budget=None, status=TrialStatus.WAITING
+    )  # what a run that ended at its budget leaves: a retry queued, no worker on it
+    snap = SnapshotCache(make_storage(path, read_only=True)).snapshot("s")
+    assert [t.status for t in snap.trials] == [TrialStatus.COMPLETED, TrialStatus.WAITING]
+    assert snap.status(snap.activity + 1.0) == "running"  # a worker may be between trials
+    assert snap.status(snap.activity + snapshots.WAITING_AFTER_SECONDS + 1.0) == "waiting"
+    assert snap.status(snap.activity + snapshots.STALLED_AFTER_SECONDS + 1.0) == "waiting"
+
+
 def test_a_study_deleted_and_made_again_is_read_anew(writer):
     storage, study_id, path = writer
     storage.create_trial(study_id, proposal={}, meta={}, budget=None)

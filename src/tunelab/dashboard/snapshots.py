@@ -18,11 +18,18 @@ from typing import Literal
 from tunelab.storage import Storage, StudyRecord
 from tunelab.trial import TrialRecord, TrialStatus
 
-StudyStatus = Literal["running", "stalled", "finished", "empty"]
+StudyStatus = Literal["running", "stalled", "waiting", "finished", "empty"]
 
 STALLED_AFTER_SECONDS = 300.0
 """A study with unfinished trials but no activity for this long is shown as stalled
 (its workers were probably stopped: a killed process leaves its trials RUNNING)."""
+
+WAITING_AFTER_SECONDS = 30.0
+"""A study whose unfinished trials are all queued or paused (none RUNNING) and that did
+nothing for this long is shown as waiting: no worker is on it, and it continues when it
+is run again (e.g. a run that ended at its epoch budget while a retry was queued, or
+Hyperband trials paused for a next bracket). The delay keeps a worker's moment between
+two trials from reading as waiting."""
 
 REUSE_SECONDS = 0.5
 """A snapshot this fresh is served again without asking the storage: one page load
@@ -68,7 +75,10 @@ class StudySnapshot:
             return "empty"
         if all(t.status.is_finished for t in self.trials):
             return "finished"
-        return "running" if now - self.activity <= STALLED_AFTER_SECONDS else "stalled"
+        idle = now - self.activity
+        if not any(t.status is TrialStatus.RUNNING for t in self.trials):
+            return "running" if idle <= WAITING_AFTER_SECONDS else "waiting"
+        return "running" if idle <= STALLED_AFTER_SECONDS else "stalled"
 
     def best(self) -> TrialRecord | None:
         """The best completed trial (earliest on ties), else the best pruned one: the

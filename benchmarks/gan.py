@@ -18,8 +18,8 @@ IS >= 7.5 (median over 3 seeds; real MNIST test images score 9.7) within 5 minut
 By default one run trains at a time, with the machine to itself (the target's "5 minutes
 on 2 CPU cores"; the task trains on one torch thread on a CPU, its fastest setting
 there). With ``--jobs 2`` two runs train at once, each on one core: half the time for the
-whole table, but each run's steps are slower for sharing the caches and memory bandwidth,
-so fewer epochs fit in its minutes; the number of runs at once is part of a result's
+whole table (measured on the 2-core machine: about as many epochs per run as one at a
+time, since a run uses one core); the number of runs at once is part of a result's
 setting. Every finished run is appended to ``--results`` (JSON lines, with the commit it
 ran) at once and never repeated with the same settings, so an interrupted benchmark
 continues where it stopped. The
@@ -62,7 +62,7 @@ def setting(args: argparse.Namespace) -> dict[str, Any]:
         "steps_per_epoch": args.steps_per_epoch,
         "batch_size": args.batch_size,
         "threads": args.threads,
-        "runs_at_once": max(1, args.jobs),
+        "runs_at_once": args.jobs,
     }
 
 
@@ -182,7 +182,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(
         f"\nmnist_gan, {args.architecture}, {args.seconds:g} s per run, "
         f"{args.steps_per_epoch} steps of {args.batch_size} per epoch, "
-        f"threads {args.threads or 'default'}, {max(1, args.jobs)} run(s) at once; "
+        f"threads {args.threads or 'default'}, {args.jobs} run(s) at once; "
         "medians over seeds"
     )
     print(
@@ -231,6 +231,7 @@ def main() -> None:
     unknown = sorted(set(names) - set(CONFIGS))
     if unknown:
         parser.error(f"unknown configurations {unknown}; known: {list(CONFIGS)}")
+    args.jobs = max(1, args.jobs)
     results = read_results(args.results)
     args.commit = commit()
     if not args.report_only:
@@ -242,7 +243,7 @@ def main() -> None:
             for name in names
             if (name, seed) not in done
         ]
-        with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
             for run in pool.map(run_one, [args] * len(todo), *zip(*todo, strict=True)):
                 print_run(run)
                 with args.results.open("a") as out:

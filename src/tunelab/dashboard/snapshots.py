@@ -73,10 +73,11 @@ class StudySnapshot:
     def status(self, now: float) -> StudyStatus:
         if not self.trials:
             return "empty"
-        if all(t.status.is_finished for t in self.trials):
+        unfinished = {t.status for t in self.trials if not t.status.is_finished}
+        if not unfinished:
             return "finished"
         idle = now - self.activity
-        if not any(t.status is TrialStatus.RUNNING for t in self.trials):
+        if TrialStatus.RUNNING not in unfinished:
             return "running" if idle <= WAITING_AFTER_SECONDS else "waiting"
         return "running" if idle <= STALLED_AFTER_SECONDS else "stalled"
 

@@ -2,18 +2,26 @@
 
 For a task, draws N configurations by scrambled Sobol (tunelab's ``SobolSearcher``) from
 the task's own search space, trains each for every epoch with the real task code
-(``MLPTask.record_curve``: no early stopping) and records per epoch the validation
-metrics, the test metrics and the epoch's duration (training + validation; CPU time of
-the worker's one torch thread on a CPU, so other load barely changes it; wall time on a
-GPU). Finished
+(``MLPTask.record_curve``, ``record_gan_curve`` for the GAN: no early stopping) and
+records per epoch the validation metrics, the test metrics and the epoch's duration
+(training + validation; CPU time of the worker's one torch thread on a CPU, so other
+load barely changes it; wall time on a GPU). Finished
 configurations are appended to a work file (``<work-dir>/<name>.jsonl``), so a rerun
 continues where the last stopped, and a larger ``--configs`` extends a table (Sobol's
-first N points do not change). The table file is rewritten every ``--save-every``
+first N points do not change); without a work file, the rows of the table file being
+written (same settings) are taken as recorded, so a shipped table is extended in a fresh
+clone. The table file is rewritten every ``--save-every``
 configurations and at the end.
 
     python benchmarks/record_tables.py digits_mlp --configs 1000 --jobs 2
     python benchmarks/record_tables.py mnist_mlp --configs 1000 --jobs 2 \\
         --data-dir ../shared/datasets
+    python benchmarks/record_tables.py mnist_gan --configs 100 --jobs 2 \\
+        --data-dir ../shared/datasets
+
+The GAN table is the schedulers comparison's experiment (examples/compare/
+mnist_gan_schedulers.yaml): the MLP GAN, 8 epochs of 1000 steps, both learning rates
+tuned from 4e-4 to 1.6e-3; its metric is the Inception Score.
 
 Configurations train in ``--jobs`` processes, one torch thread each, on the GPU when
 torch sees one. Recorded times are those of this machine's cores (or GPU).
@@ -37,11 +45,21 @@ from tunelab.hyperparameters import HyperParameters
 from tunelab.searchers.base import History
 from tunelab.searchers.sobol import SobolSearcher
 from tunelab.space import Config, Space
+from tunelab.tasks.gan import MnistGAN
+from tunelab.tasks.gan_recording import GAN_TABLE_METRICS, record_gan_curve
 from tunelab.tasks.mlp import DigitsMLP, MLPTask, MnistMLP
-from tunelab.tasks.tabular_table import TABLES_DIR, write_table
+from tunelab.tasks.tabular_table import TABLES_DIR, LearningCurveTable, write_table
 
 ROOT = Path(__file__).resolve().parents[1]
-METRICS = ["val_accuracy", "val_loss", "train_loss", "test_accuracy", "test_loss"]
+MLP_METRICS = ["val_accuracy", "val_loss", "train_loss", "test_accuracy", "test_loss"]
+TABLES = ["digits_mlp", "mnist_mlp", "mnist_gan"]
+DEFAULT_EPOCHS = {"digits_mlp": 27, "mnist_mlp": 27, "mnist_gan": 8}
+RecordedTask = MLPTask | MnistGAN
+
+
+def table_metrics(name: str) -> list[str]:
+    """The metrics a row of table ``name`` records per epoch, its task's metric first."""
+    return GAN_TABLE_METRICS if name == "mnist_gan" else MLP_METRICS
 
 
 @dataclass(frozen=True)
@@ -64,18 +82,29 @@ class Recording:
         }
 
 
-def make_task(name: str, options: dict[str, Any]) -> MLPTask:
+def make_task(name: str, options: dict[str, Any]) -> RecordedTask:
     if name == "digits_mlp":
         return DigitsMLP(**options)
     if name == "mnist_mlp":
         return MnistMLP(**options)
-    raise SystemExit(
-        f"record_tables.py: no recipe for table {name!r}; known: digits_mlp, mnist_mlp "
-        "(the GAN is not recorded: see docs/how-to/tabular-benchmarks.md)"
-    )
+    if name == "mnist_gan":
+        return MnistGAN(**options)
+    raise SystemExit(f"record_tables.py: no recipe for table {name!r}; known: {TABLES}")
 
 
 def task_options(args: argparse.Namespace) -> dict[str, Any]:
+    if args.name == "mnist_gan":
+        data_dir = str(Path(args.data_dir).resolve()) if args.data_dir else None
+        return {
+            "epochs": args.epochs,
+            "seed": args.seed,
+            "data_dir": data_dir,
+            "download": data_dir is None,
+            "tune_learning_rates": True,
+            "learning_rate_range": [4e-4, 1.6e-3],
+            "artifact_dir": None,
+            "image_epochs": [],
+        }
     options: dict[str, Any] = {"epochs": args.epochs, "seed": args.seed, "patience": None}
     if args.name == "mnist_mlp":
         # 5,000 training and 10,000 validation images from a stratified 15,000-image
@@ -87,7 +116,7 @@ def task_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
-def task_space(task: MLPTask) -> Space:
+def task_space(task: RecordedTask) -> Space:
     """The task's whole search space, as its objective defines it."""
     hp = HyperParameters()
     task.define(hp)
@@ -127,8 +156,43 @@ def read_work(path: Path, recording: Recording) -> dict[int, dict[str, Any]]:
     return done
 
 
+def rows_from_table(
+    path: Path, recording: Recording, drawn: list[Config]
+) -> dict[int, dict[str, Any]]:
+    """A table file's rows as work-file rows, by their index among the drawn
+    configurations: a table shipped without its work file is extended, not recorded
+    again. Refuses a file recorded with other settings, which writing would replace."""
+    table = LearningCurveTable.read(path)
+    options = {k: v for k, v in recording.task_options.items() if k != "data_dir"}
+    if (
+        table.name != recording.name
+        or table.max_epochs != recording.epochs
+        or table.task_options != json.loads(json.dumps(options))
+    ):
+        raise SystemExit(
+            f"record_tables.py: {path} holds {table.name} x {table.max_epochs} epochs with "
+            f"options {table.task_options}, not these settings; pass --out to write elsewhere"
+        )
+    index_of = {json.dumps(c, sort_keys=True): i for i, c in enumerate(drawn)}
+    rows = {}
+    for row, config in enumerate(table.configs):
+        i = index_of.get(json.dumps(config, sort_keys=True))
+        if i is None:
+            continue
+        rows[i] = {
+            "index": i,
+            "config": dict(config),
+            "metrics": {
+                m: [float(v) for v in table.values[row, :, k]]
+                for k, m in enumerate(table.metric_names)
+            },
+            "seconds": [float(v) for v in table.epoch_seconds[row]],
+        }
+    return rows
+
+
 # -- the workers ----------------------------------------------------------------------------
-_WORKER: dict[str, MLPTask] = {}  # this process's task, data loaded
+_WORKER: dict[str, RecordedTask] = {}  # this process's task, data loaded
 
 
 def _init_worker(name: str, options: dict[str, Any]) -> None:
@@ -141,11 +205,15 @@ def _init_worker(name: str, options: dict[str, Any]) -> None:
 
 def _record_one(job: tuple[int, Config, int]) -> dict[str, Any]:
     index, config, epochs = job
-    rows = _WORKER["task"].record_curve(config, epochs, index=index)
+    task = _WORKER["task"]
+    if isinstance(task, MnistGAN):
+        rows = record_gan_curve(task, config, epochs, index=index)
+    else:
+        rows = task.record_curve(config, epochs, index=index)
     return {
         "index": index,
         "config": config,
-        "metrics": {m: [r[0][m] for r in rows] for m in METRICS},
+        "metrics": {m: [r[0][m] for r in rows] for m in table_metrics(task.name)},
         "seconds": [r[1] for r in rows],
     }
 
@@ -172,26 +240,28 @@ def save_table(
     space: Space,
     done: dict[int, dict[str, Any]],
     notes: dict[str, Any],
+    task: RecordedTask,
 ) -> None:
     indices = sorted(done)
+    metrics = table_metrics(recording.name)
     values = np.array(
         [
-            [[done[i]["metrics"][m][e] for m in METRICS] for e in range(recording.epochs)]
+            [[done[i]["metrics"][m][e] for m in metrics] for e in range(recording.epochs)]
             for i in indices
         ],
         dtype=np.float32,
-    ).reshape(len(indices), recording.epochs, len(METRICS))
+    ).reshape(len(indices), recording.epochs, len(metrics))
     seconds = np.array([done[i]["seconds"] for i in indices], dtype=np.float32).reshape(
         len(indices), recording.epochs
     )
     write_table(
         out,
         name=recording.name,
-        metric="val_accuracy",
-        mode="max",
+        metric=task.metric,
+        mode=task.mode,
         space=space,
         configs=[done[i]["config"] for i in indices],
-        metric_names=METRICS,
+        metric_names=metrics,
         values=values,
         seconds=seconds,
         task=recording.name,
@@ -202,9 +272,9 @@ def save_table(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("name", choices=["digits_mlp", "mnist_mlp"])
+    parser.add_argument("name", choices=TABLES)
     parser.add_argument("--configs", type=int, default=None, help="default 1000")
-    parser.add_argument("--epochs", type=int, default=27)
+    parser.add_argument("--epochs", type=int, default=None, help="default 27 (MLPs), 8 (GAN)")
     parser.add_argument("--seed", type=int, default=0, help="Sobol scrambling and task seed")
     parser.add_argument("--jobs", type=int, default=1, help="parallel processes")
     parser.add_argument("--data-dir", default=None, help="folder holding mnist/ (MNIST)")
@@ -214,6 +284,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="record at most this many now")
     args = parser.parse_args()
     configs = args.configs or 1000
+    args.epochs = args.epochs or DEFAULT_EPOCHS[args.name]
     recording = Recording(args.name, task_options(args), configs, args.epochs, args.seed)
     out = args.out or TABLES_DIR / f"{args.name}.npz"
     task = make_task(args.name, recording.task_options)
@@ -221,6 +292,12 @@ def main() -> None:
     drawn = draw_configs(space, configs, args.seed, task.metric, task.mode)
     work = args.work_dir / f"{args.name}.jsonl"
     done = read_work(work, recording)
+    if out.is_file():
+        shipped = rows_from_table(out, recording, drawn)
+        missing = sorted(set(shipped) - set(done))
+        with work.open("a") as log:
+            log.writelines(json.dumps(shipped[i]) + "\n" for i in missing)
+        done.update({i: shipped[i] for i in missing})
     for i, row in done.items():
         if i < configs and row["config"] != json.loads(json.dumps(drawn[i])):
             raise SystemExit(f"record_tables.py: {work} holds another configuration {i}")
@@ -249,16 +326,18 @@ def main() -> None:
             log.flush()
             done[int(row["index"])] = row
             elapsed = time.perf_counter() - started
-            final = row["metrics"]["val_accuracy"][-1]
+            final = row["metrics"][task.metric][-1]
             print(
-                f"[{len(done)}/{configs}] config {row['index']}: val_accuracy {final:.4f}, "
+                f"[{len(done)}/{configs}] config {row['index']}: {task.metric} {final:.4f}, "
                 f"{sum(row['seconds']):.2f} s recorded; {elapsed / n:.2f} s wall per config, "
                 f"about {elapsed / n * (len(pending) - n) / 60:.1f} min left",
                 flush=True,
             )
             if n % args.save_every == 0:
-                save_table(out, recording, space, {i: done[i] for i in done if i < configs}, notes)
-    save_table(out, recording, space, {i: done[i] for i in done if i < configs}, notes)
+                save_table(
+                    out, recording, space, {i: done[i] for i in done if i < configs}, notes, task
+                )
+    save_table(out, recording, space, {i: done[i] for i in done if i < configs}, notes, task)
     size = out.stat().st_size / 1e6
     print(f"wrote {out} ({len([i for i in done if i < configs])} configurations, {size:.2f} MB)")
 

@@ -15,6 +15,7 @@ from tunelab.searchers.base import History
 from tunelab.searchers.sobol import SobolSearcher
 from tunelab.space import Config
 from tunelab.tasks import TASKS, make_task
+from tunelab.tasks.gan import MnistGAN
 from tunelab.tasks.mlp import DigitsMLP, MnistMLP
 from tunelab.tasks.tabular import (
     LearningCurveTable,
@@ -252,6 +253,7 @@ def test_a_bad_table_name_is_a_one_line_error_naming_it(tmp_path: Path) -> None:
 def test_the_table_tasks_are_registered() -> None:
     assert TASKS["digits_mlp_table"] == "tunelab.tasks.tabular:DigitsMLPTable"
     assert TASKS["mnist_mlp_table"] == "tunelab.tasks.tabular:MnistMLPTable"
+    assert TASKS["mnist_gan_table"] == "tunelab.tasks.tabular:MnistGANTable"
     assert TASKS["tabular"] == "tunelab.tasks.tabular:TabularTask"
 
 
@@ -284,6 +286,34 @@ def test_the_shipped_mnist_table_holds_1000_configurations_of_27_epochs() -> Non
     assert table.space == hp.space
     assert table.task_options["train_size"] == 15000  # 5,000 training, 10,000 validation
     assert 0.9 < table.best() <= 1.0
+
+
+@pytest.mark.skipif("mnist_gan" not in shipped_tables(), reason="GAN table not recorded")
+def test_the_shipped_gan_table_replays_inception_scores_under_a_scheduler() -> None:
+    task = make_task("mnist_gan_table")
+    assert isinstance(task, TabularTask)
+    table = task.table
+    assert (task.metric, task.mode, table.max_epochs) == ("inception_score", "max", 8)
+    assert bool((table.epoch_seconds > 0).all())
+    hp = HyperParameters()
+    MnistGAN(tune_learning_rates=True, learning_rate_range=(4e-4, 1.6e-3)).define(hp)
+    assert table.space == hp.space
+    assert {"fid", "test_fid", "test_inception_score"} <= set(table.metric_names)
+    assert 1.0 <= table.best() < 9.7  # real test images score 9.7
+    study = tl.create_study(
+        metric=task.metric,
+        mode=task.mode,
+        storage=":memory:",
+        space=task.space(),
+        searcher="random",
+        scheduler={"name": "asha", "max_epochs": 8, "min_epochs": 1, "eta": 3},
+        seed=0,
+    )
+    study.optimize(task, max_trials=20, candidates=table.configs, quiet=True)
+    best = study.best_trial
+    index, epochs = int(best.metrics["table_index"]), int(best.metrics["epochs_trained"])
+    assert best.value == pytest.approx(float(table.curve(index)[:epochs].max()))
+    assert "fid" in best.metrics and "test_fid" not in best.metrics
 
 
 def test_the_shipped_tables_stay_small() -> None:

@@ -21,6 +21,7 @@ TASKS: dict[str, str] = {
     "synthetic_curves": "tunelab.tasks.curves:LearningCurves",
     "digits_mlp_table": "tunelab.tasks.tabular:DigitsMLPTable",
     "mnist_mlp_table": "tunelab.tasks.tabular:MnistMLPTable",
+    "mnist_gan_table": "tunelab.tasks.tabular:MnistGANTable",
     "tabular": "tunelab.tasks.tabular:TabularTask",
 }
 """Task name -> ``"module:ClassName"``."""

@@ -89,8 +89,8 @@ def _complete(space: Space, config: Config) -> bool:
 class TabularTask(Task):
     """A task that replays a :class:`LearningCurveTable` (see the module doc).
 
-    ``table``: a shipped table's name (``digits_mlp``, ``mnist_mlp``) or the path of a
-    table file. The objective returns, like the MLP tasks, the best value of the table's
+    ``table``: a shipped table's name (``digits_mlp``, ``mnist_mlp``, ``mnist_gan``) or the
+    path of a table file. The objective returns, like the MLP tasks, the best value of the table's
     metric over the epochs reported, the other validation metrics of that epoch,
     ``best_epoch`` and ``epochs_trained``; plus ``table_index``, the configuration used.
     """
@@ -186,3 +186,12 @@ class MnistMLPTable(TabularTask):
 
     name = "mnist_mlp_table"
     default_table = "mnist_mlp"
+
+
+class MnistGANTable(TabularTask):
+    """``mnist_gan`` replayed from its shipped table (Sobol configurations of the GAN
+    schedulers comparison's space x 8 epochs of 1000 steps; Inception Score, FID and the
+    discriminator's accuracy per epoch, test FID for the final evaluation)."""
+
+    name = "mnist_gan_table"
+    default_table = "mnist_gan"

@@ -51,6 +51,7 @@ from tunelab.tasks.gan import MnistGAN
 # epochs), its learning rates drawn from that comparison's range. The convolutional GANs
 # keep the earlier good configuration and the task's default rates (nothing was tuned
 # for them). The bad configurations change one choice of the good one.
+EARLIER_GOOD: dict[str, Any] = {"d_dropout": 0.3, "g_activation": "relu", "batch_norm": True}
 GOOD: dict[str, dict[str, Any]] = {
     "mlp": {
         "d_dropout": 0.0857,
@@ -59,8 +60,8 @@ GOOD: dict[str, dict[str, Any]] = {
         "g_learning_rate": 7.48e-4,
         "d_learning_rate": 1.48e-3,
     },
-    "small_dcgan": {"d_dropout": 0.3, "g_activation": "relu", "batch_norm": True},
-    "dcgan": {"d_dropout": 0.3, "g_activation": "relu", "batch_norm": True},
+    "small_dcgan": EARLIER_GOOD,
+    "dcgan": EARLIER_GOOD,
 }
 BAD: dict[str, dict[str, Any]] = {
     "sigmoid generator": {"g_activation": "sigmoid"},

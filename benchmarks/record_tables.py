@@ -302,6 +302,7 @@ def main() -> None:
         if i < configs and row["config"] != json.loads(json.dumps(drawn[i])):
             raise SystemExit(f"record_tables.py: {work} holds another configuration {i}")
     pending = [(i, drawn[i], args.epochs) for i in range(configs) if i not in done]
+    recorded = sum(i < configs for i in done)  # a table recorded with more --configs has more
     if args.limit is not None:
         pending = pending[: args.limit]
     import torch
@@ -315,7 +316,7 @@ def main() -> None:
         "recorded": time.strftime("%Y-%m-%d", time.gmtime()),
     }
     print(
-        f"{args.name}: {len(done)} of {configs} configurations recorded, {len(pending)} to go "
+        f"{args.name}: {recorded} of {configs} configurations recorded, {len(pending)} to go "
         f"on {device} with {args.jobs} job(s); work file {work}",
         flush=True,
     )
@@ -325,10 +326,11 @@ def main() -> None:
             log.write(json.dumps(row) + "\n")
             log.flush()
             done[int(row["index"])] = row
+            recorded += 1
             elapsed = time.perf_counter() - started
             final = row["metrics"][task.metric][-1]
             print(
-                f"[{len(done)}/{configs}] config {row['index']}: {task.metric} {final:.4f}, "
+                f"[{recorded}/{configs}] config {row['index']}: {task.metric} {final:.4f}, "
                 f"{sum(row['seconds']):.2f} s recorded; {elapsed / n:.2f} s wall per config, "
                 f"about {elapsed / n * (len(pending) - n) / 60:.1f} min left",
                 flush=True,
@@ -339,7 +341,7 @@ def main() -> None:
                 )
     save_table(out, recording, space, {i: done[i] for i in done if i < configs}, notes, task)
     size = out.stat().st_size / 1e6
-    print(f"wrote {out} ({len([i for i in done if i < configs])} configurations, {size:.2f} MB)")
+    print(f"wrote {out} ({recorded} configurations, {size:.2f} MB)")
 
 
 if __name__ == "__main__":

@@ -59,6 +59,7 @@ import heapq
 import json
 import math
 import time
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -189,27 +190,34 @@ def _run_args(args: tuple[str, str, int, int, int, bool]) -> Run:
 def bootstrap_ratio(
     a: np.ndarray, b: np.ndarray, rng: np.random.Generator, n: int = 1000
 ) -> tuple[float, float, float]:
-    """median(a) / median(b) and a bootstrap 95% interval (seeds resampled in each)."""
+    """median(a) / median(b) and a bootstrap 95% interval (seeds resampled in each); NaN
+    where the median of ``b`` is infinite (the reference never got there: no ratio)."""
 
     def ratio(x: np.ndarray, y: np.ndarray) -> float:
         mx, my = float(np.median(x)), float(np.median(y))
         if math.isinf(mx):
             return math.inf
+        if math.isinf(my):
+            return math.nan
         return mx / my if my > 0 else math.inf
 
     point = ratio(a, b)
-    with np.errstate(invalid="ignore"):  # inf / inf when neither reached the target
+    # inf / inf when neither reached the target; every draw NaN when the reference never did
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         draws = [ratio(rng.choice(a, a.size), rng.choice(b, b.size)) for _ in range(n)]
         drawn = np.array(draws)
         # Without interpolation: between two infinite draws it would give nan.
-        low = np.percentile(drawn, 2.5, method="lower")
-        high = np.percentile(drawn, 97.5, method="higher")
+        low = np.nanpercentile(drawn, 2.5, method="lower")
+        high = np.nanpercentile(drawn, 97.5, method="higher")
     return point, float(low), float(high)
 
 
 def _ratio_cell(point: float, low: float, high: float) -> str:
     if math.isinf(point):
         return "never"
+    if math.isnan(point):
+        return "n/a (reference never)"
     top = "inf" if math.isinf(high) else f"{high:.2f}"
     return f"{point:.2f} [{low:.2f}, {top}]"
 

@@ -28,7 +28,8 @@ over seeds; the epochs as a share
 of random search's epochs (its whole budget E, which is what it spends to reach that
 value) and as a ratio to random search's own median epochs to the target, and the
 simulated time as a ratio to random search's (each with a bootstrap 95% interval over
-seeds; "never" when the median run did not reach it); the final regret (the table's
+seeds; "never" when the median run did not reach it, "n/a" when random search's did
+not); the final regret (the table's
 best final value minus the final value of the configuration the study picked; median
 and interquartile range); and tunelab's own decision time per trial (the wall time of
 ``optimize`` over the trials it ran: the objective only reads the table). Then asha's

@@ -298,11 +298,12 @@ def main() -> None:
         with work.open("a") as log:
             log.writelines(json.dumps(shipped[i]) + "\n" for i in missing)
         done.update({i: shipped[i] for i in missing})
-    for i, row in done.items():
-        if i < configs and row["config"] != json.loads(json.dumps(drawn[i])):
+    # The rows of this table: a work file recorded with more --configs holds more.
+    rows = {i: row for i, row in done.items() if i < configs}
+    for i, row in rows.items():
+        if row["config"] != json.loads(json.dumps(drawn[i])):
             raise SystemExit(f"record_tables.py: {work} holds another configuration {i}")
-    pending = [(i, drawn[i], args.epochs) for i in range(configs) if i not in done]
-    recorded = sum(i < configs for i in done)  # a table recorded with more --configs has more
+    pending = [(i, drawn[i], args.epochs) for i in range(configs) if i not in rows]
     if args.limit is not None:
         pending = pending[: args.limit]
     import torch
@@ -316,7 +317,7 @@ def main() -> None:
         "recorded": time.strftime("%Y-%m-%d", time.gmtime()),
     }
     print(
-        f"{args.name}: {recorded} of {configs} configurations recorded, {len(pending)} to go "
+        f"{args.name}: {len(rows)} of {configs} configurations recorded, {len(pending)} to go "
         f"on {device} with {args.jobs} job(s); work file {work}",
         flush=True,
     )
@@ -325,23 +326,20 @@ def main() -> None:
         for n, row in enumerate(run_jobs(recording, pending, args.jobs), start=1):
             log.write(json.dumps(row) + "\n")
             log.flush()
-            done[int(row["index"])] = row
-            recorded += 1
+            rows[int(row["index"])] = row
             elapsed = time.perf_counter() - started
             final = row["metrics"][task.metric][-1]
             print(
-                f"[{recorded}/{configs}] config {row['index']}: {task.metric} {final:.4f}, "
+                f"[{len(rows)}/{configs}] config {row['index']}: {task.metric} {final:.4f}, "
                 f"{sum(row['seconds']):.2f} s recorded; {elapsed / n:.2f} s wall per config, "
                 f"about {elapsed / n * (len(pending) - n) / 60:.1f} min left",
                 flush=True,
             )
             if n % args.save_every == 0:
-                save_table(
-                    out, recording, space, {i: done[i] for i in done if i < configs}, notes, task
-                )
-    save_table(out, recording, space, {i: done[i] for i in done if i < configs}, notes, task)
+                save_table(out, recording, space, rows, notes, task)
+    save_table(out, recording, space, rows, notes, task)
     size = out.stat().st_size / 1e6
-    print(f"wrote {out} ({recorded} configurations, {size:.2f} MB)")
+    print(f"wrote {out} ({len(rows)} configurations, {size:.2f} MB)")
 
 
 if __name__ == "__main__":
